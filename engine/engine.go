@@ -1,0 +1,447 @@
+// Package engine makes authnzrv's access, limit and rate-limit decisions
+// with Rego (OPA v1, embedded). It loads the built-in policies of package
+// policies, an optional directory of the user's own Rego, and the JSON
+// permissions model, which it compiles into specialised Rego (see Compile).
+// One prepared query per decision kind is made once per policy revision;
+// Reload swaps in a new revision atomically after compiling it and running
+// its tests, and keeps the old one when that fails.
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/tester"
+
+	"github.com/authnzrv/authnzrv/engine/limiter"
+	"github.com/authnzrv/authnzrv/policies"
+)
+
+//go:embed defaultmodel/default-permissions-model.json
+var defaultModel []byte
+
+// DefaultModel returns the reference's default permissions model (JSON).
+func DefaultModel() []byte { return bytes.Clone(defaultModel) }
+
+// AccessInput is a user-check-access question.
+type AccessInput struct {
+	UserID           int64
+	Role             string
+	Action           string
+	TargetName       string
+	TargetOwner      int64
+	TargetVisibility string
+	// TargetSharedWith is the raw comma-separated list ("", "none", "2,5").
+	TargetSharedWith string
+}
+
+// LimitInput is a user-check-limit question.
+type LimitInput struct {
+	Role      string
+	LimitName string
+	// Value is value_to_check as JSON.
+	Value json.RawMessage
+}
+
+// Decision is a policy's answer and the rule that decided it.
+type Decision struct {
+	Allowed bool   `json:"allowed"`
+	Reason  string `json:"reason"`
+}
+
+// Options configure an Engine.
+type Options struct {
+	// PolicyDir holds the user's Rego (*.rego, tests *_test.rego). A
+	// package authnzrv.access or authnzrv.limits there (e.g. the output of
+	// `authnzrv policy import`) replaces the one compiled from the model.
+	PolicyDir string
+	// ModelFile is the JSON permissions model ("" = the default model).
+	ModelFile string
+	// RateLimits is the parsed ratelimits setting, data for the rate-limit
+	// policy (nil = the built-in defaults).
+	RateLimits map[string]int
+	// Logger receives reload messages.
+	Logger *slog.Logger
+}
+
+// Queries the server prepares.
+const (
+	accessQuery = "data.authnzrv.access.decision"
+	limitsQuery = "data.authnzrv.limits.decision"
+	rateQuery   = "data.authnzrv.ratelimit.decision"
+)
+
+// revision is one compiled policy set with its prepared queries.
+type revision struct {
+	id     string
+	model  *Model
+	access rego.PreparedEvalQuery
+	limits rego.PreparedEvalQuery
+	rate   rego.PreparedEvalQuery
+}
+
+// Engine decides. It is safe for concurrent use.
+type Engine struct {
+	o      Options
+	log    *slog.Logger
+	cur    atomic.Pointer[revision]
+	reload sync.Mutex
+}
+
+// New loads, compiles and tests the policies.
+func New(ctx context.Context, o Options) (*Engine, error) {
+	e := &Engine{o: o, log: o.Logger}
+	if e.log == nil {
+		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	r, err := e.build(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.cur.Store(r)
+	return e, nil
+}
+
+// Revision identifies the active policy set (a digest of its sources).
+func (e *Engine) Revision() string { return e.cur.Load().id }
+
+// Roles are the role names of the active model.
+func (e *Engine) Roles() []string { return append([]string(nil), e.cur.Load().model.Roles...) }
+
+// Model returns the active permissions model.
+func (e *Engine) Model() *Model { return e.cur.Load().model }
+
+// Reload compiles the policies and model again, runs their tests and
+// swaps the new set in; on any failure the active set stays and the error
+// says why.
+func (e *Engine) Reload(ctx context.Context) error {
+	e.reload.Lock()
+	defer e.reload.Unlock()
+	r, err := e.build(ctx)
+	if err != nil {
+		return err
+	}
+	e.cur.Store(r)
+	return nil
+}
+
+// source is one Rego file.
+type source struct {
+	name, text string
+	test       bool
+}
+
+// readDir lists the .rego files of a file system.
+func readDir(fsys fs.FS, prefix string) ([]source, error) {
+	var out []source
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".rego") {
+			return nil
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		out = append(out, source{name: prefix + p, text: string(b), test: strings.HasSuffix(p, "_test.rego")})
+		return nil
+	})
+	return out, err
+}
+
+// build makes a revision from the current files.
+func (e *Engine) build(ctx context.Context) (*revision, error) {
+	srcs, err := readDir(policies.FS, "builtin/")
+	if err != nil {
+		return nil, fmt.Errorf("built-in policies: %w", err)
+	}
+	if e.o.PolicyDir != "" {
+		user, err := readDir(os.DirFS(e.o.PolicyDir), e.o.PolicyDir+"/")
+		if err != nil {
+			return nil, fmt.Errorf("policy directory: %w", err)
+		}
+		srcs = append(srcs, user...)
+	}
+	modelJSON, modelName := defaultModel, "the default permissions model"
+	if e.o.ModelFile != "" {
+		if modelJSON, err = os.ReadFile(e.o.ModelFile); err != nil {
+			return nil, fmt.Errorf("permissions model: %w", err)
+		}
+		modelName = filepath.Base(e.o.ModelFile)
+	}
+	model, err := ParseModel(modelJSON)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", modelName, err)
+	}
+	modules := map[string]*ast.Module{}
+	tests := map[string]*ast.Module{}
+	provided := map[string]bool{}
+	for _, s := range srcs {
+		m, err := ast.ParseModuleWithOpts(s.name, s.text, ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", s.name, err)
+		}
+		if s.test {
+			tests[s.name] = m
+			continue
+		}
+		modules[s.name] = m
+		if !strings.HasPrefix(s.name, "builtin/") {
+			provided[m.Package.Path.String()] = true
+		}
+	}
+	compiled := Compile(model, modelName)
+	for pkg, text := range map[string]string{"data.authnzrv.access": compiled.Access, "data.authnzrv.limits": compiled.Limits} {
+		if provided[pkg] {
+			continue
+		}
+		name := "compiled/" + strings.TrimPrefix(pkg, "data.authnzrv.") + ".rego"
+		m, err := ast.ParseModuleWithOpts(name, text, ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			return nil, fmt.Errorf("compiled model: %w", err)
+		}
+		srcs = append(srcs, source{name: name, text: text})
+		modules[name] = m
+	}
+	data, err := storeData(model, e.o.RateLimits)
+	if err != nil {
+		return nil, err
+	}
+	newStore := func() storage.Store {
+		return inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
+	}
+	compiler := ast.NewCompiler()
+	if compiler.Compile(modules); compiler.Failed() {
+		return nil, fmt.Errorf("compile policies: %w", compiler.Errors)
+	}
+	if err := runTests(ctx, modules, tests, newStore()); err != nil {
+		return nil, err
+	}
+	store := newStore()
+	prepare := func(q string) (rego.PreparedEvalQuery, error) {
+		pq, err := rego.New(rego.ParsedQuery(ast.MustParseBody(q)), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
+		if err != nil {
+			return pq, fmt.Errorf("prepare %s: %w", q, err)
+		}
+		return pq, nil
+	}
+	r := &revision{model: model, id: digest(srcs, modelJSON, e.o.RateLimits)}
+	if r.access, err = prepare(accessQuery); err != nil {
+		return nil, err
+	}
+	if r.limits, err = prepare(limitsQuery); err != nil {
+		return nil, err
+	}
+	if r.rate, err = prepare(rateQuery); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// storeData is the policies' data: the model and the rate-limit settings.
+func storeData(m *Model, rates map[string]int) (map[string]any, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	var model any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&model); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	rl := map[string]any{}
+	for k, v := range rates {
+		rl[k] = json.Number(fmt.Sprint(v))
+	}
+	return map[string]any{"authnzrv": map[string]any{"model": model, "ratelimits": rl}}, nil
+}
+
+// runTests runs the set's Rego tests; any failure refuses the set.
+func runTests(ctx context.Context, modules, tests map[string]*ast.Module, store storage.Store) error {
+	if len(tests) == 0 {
+		return nil
+	}
+	all := make(map[string]*ast.Module, len(modules)+len(tests))
+	for k, v := range modules {
+		all[k] = v
+	}
+	for k, v := range tests {
+		all[k] = v
+	}
+	ch, err := tester.NewRunner().SetStore(store).SetTimeout(time.Minute).Run(ctx, all)
+	if err != nil {
+		return fmt.Errorf("policy tests: %w", err)
+	}
+	var failed []string
+	for r := range ch {
+		if !r.Pass() && !r.Skip {
+			failed = append(failed, fmt.Sprintf("%s.%s", r.Package, r.Name))
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("policy tests failed: %s", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// digest names a revision.
+func digest(srcs []source, model []byte, rates map[string]int) string {
+	sort.Slice(srcs, func(i, j int) bool { return srcs[i].name < srcs[j].name })
+	h := sha256.New()
+	for _, s := range srcs {
+		fmt.Fprintf(h, "%s\x00%s\x00", s.name, s.text)
+	}
+	h.Write(model)
+	rb, _ := json.Marshal(rates)
+	h.Write(rb)
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+var noMetrics = rego.EvalMetrics(metrics.NoOp())
+
+// eval runs a prepared query and returns its single value.
+func eval(ctx context.Context, pq rego.PreparedEvalQuery, input ast.Value) (map[string]any, error) {
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input), noMetrics)
+	if err != nil {
+		return nil, fmt.Errorf("engine: eval: %w", err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return nil, errors.New("engine: the policy gave no decision")
+	}
+	v, ok := rs[0].Expressions[0].Value.(map[string]any)
+	if !ok {
+		return nil, errors.New("engine: the policy's decision is not an object")
+	}
+	return v, nil
+}
+
+func decision(v map[string]any) Decision {
+	allowed, _ := v["allowed"].(bool)
+	reason, _ := v["reason"].(string)
+	return Decision{Allowed: allowed, Reason: reason}
+}
+
+func accessObject(in AccessInput) ast.Value {
+	return ast.NewObject(
+		[2]*ast.Term{ast.StringTerm("user_id"), ast.IntNumberTerm(int(in.UserID))},
+		[2]*ast.Term{ast.StringTerm("role"), ast.StringTerm(in.Role)},
+		[2]*ast.Term{ast.StringTerm("action"), ast.StringTerm(in.Action)},
+		[2]*ast.Term{ast.StringTerm("target_name"), ast.StringTerm(in.TargetName)},
+		[2]*ast.Term{ast.StringTerm("target_owner"), ast.IntNumberTerm(int(in.TargetOwner))},
+		[2]*ast.Term{ast.StringTerm("target_visibility"), ast.StringTerm(in.TargetVisibility)},
+		[2]*ast.Term{ast.StringTerm("target_sharedwith"), ast.StringTerm(in.TargetSharedWith)},
+	)
+}
+
+// Access decides a user-check-access question. An unknown role is
+// ErrUnknownRole (with the deny decision).
+func (e *Engine) Access(ctx context.Context, in AccessInput) (Decision, error) {
+	v, err := eval(ctx, e.cur.Load().access, accessObject(in))
+	if err != nil {
+		return Decision{}, err
+	}
+	d := decision(v)
+	if strings.HasPrefix(d.Reason, "deny: unknown role") {
+		return d, fmt.Errorf("%w %q", ErrUnknownRole, in.Role)
+	}
+	return d, nil
+}
+
+// Limit decides a user-check-limit question.
+func (e *Engine) Limit(ctx context.Context, in LimitInput) (Decision, error) {
+	var val any = nil
+	if len(in.Value) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(in.Value))
+		dec.UseNumber()
+		if err := dec.Decode(&val); err != nil {
+			return Decision{}, fmt.Errorf("engine: value_to_check: %w", err)
+		}
+	}
+	value, err := ast.InterfaceToValue(val)
+	if err != nil {
+		return Decision{}, fmt.Errorf("engine: value_to_check: %w", err)
+	}
+	obj := ast.NewObject(
+		[2]*ast.Term{ast.StringTerm("role"), ast.StringTerm(in.Role)},
+		[2]*ast.Term{ast.StringTerm("limit_name"), ast.StringTerm(in.LimitName)},
+		[2]*ast.Term{ast.StringTerm("value"), ast.NewTerm(value)},
+	)
+	v, err := eval(ctx, e.cur.Load().limits, obj)
+	if err != nil {
+		return Decision{}, err
+	}
+	d := decision(v)
+	switch v["error"] {
+	case "unknown_role":
+		return d, fmt.Errorf("%w %q", ErrUnknownRole, in.Role)
+	case "undefined_limit_type":
+		return d, fmt.Errorf("%w for %q", ErrUndefinedLimitType, in.LimitName)
+	}
+	return d, nil
+}
+
+// RateLimits asks the rate-limit policy which buckets a request draws from.
+func (e *Engine) RateLimits(ctx context.Context, req limiter.Request) (limiter.Decision, error) {
+	obj := ast.NewObject(
+		[2]*ast.Term{ast.StringTerm("request"), ast.StringTerm(req.Type)},
+		[2]*ast.Term{ast.StringTerm("client_ip"), ast.StringTerm(req.ClientIP)},
+		[2]*ast.Term{ast.StringTerm("email"), ast.StringTerm(req.Email)},
+		[2]*ast.Term{ast.StringTerm("user_id"), ast.IntNumberTerm(int(req.UserID))},
+		[2]*ast.Term{ast.StringTerm("session"), ast.StringTerm(req.Session)},
+		[2]*ast.Term{ast.StringTerm("apikey"), ast.StringTerm(req.APIKey)},
+	)
+	v, err := eval(ctx, e.cur.Load().rate, obj)
+	if err != nil {
+		return limiter.Decision{}, err
+	}
+	var d limiter.Decision
+	d.Refuse, _ = v["refuse"].(string)
+	list, _ := v["buckets"].([]any)
+	for _, item := range list {
+		m, _ := item.(map[string]any)
+		key, _ := m["key"].(string)
+		d.Buckets = append(d.Buckets, limiter.Bucket{Key: key, PerMinute: toInt(m["per_minute"]), Burst: toInt(m["burst"])})
+	}
+	return d, nil
+}
+
+func toInt(v any) int {
+	switch n := v.(type) {
+	case json.Number:
+		i, err := n.Int64()
+		if err != nil {
+			f, _ := n.Float64()
+			return int(f)
+		}
+		return int(i)
+	case float64:
+		return int(n)
+	case int:
+		return n
+	}
+	return 0
+}

@@ -1,0 +1,57 @@
+
+# ---- Limit procedure (permissions.md §6), the same for every model. ----
+
+# Python int(): numbers truncate toward zero, booleans are 0/1, strings of
+# digits (whitespace, sign and underscores allowed) parse.
+to_int(v) := floor(v) if {
+	is_number(v)
+	v >= 0
+}
+
+to_int(v) := ceil(v) if {
+	is_number(v)
+	v < 0
+}
+
+to_int(v) := 1 if v == true
+
+to_int(v) := 0 if v == false
+
+to_int(v) := to_number(trim_prefix(replace(trim_space(v), "_", ""), "+")) if {
+	is_string(v)
+	regex.match(`^\s*[+-]?[0-9]+(_[0-9]+)*\s*$`, v)
+}
+
+# Python float(): numbers, booleans, decimal strings.
+to_float(v) := v if is_number(v)
+
+to_float(v) := 1 if v == true
+
+to_float(v) := 0 if v == false
+
+to_float(v) := to_number(trim_prefix(trim_space(v), "+")) if {
+	is_string(v)
+	regex.match(`^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$`, v)
+}
+
+cast(v) := to_int(v) if rule.kind == "int"
+
+cast(v) := to_float(v) if rule.kind == "float"
+
+passes if {
+	rule.operator == "gt"
+	cast(input.value) > cast(rule.limit)
+}
+
+passes if {
+	rule.operator == "lt"
+	cast(input.value) < cast(rule.limit)
+}
+
+decision := {"allowed": false, "reason": sprintf("deny: unknown role '%s'", [input.role]), "error": "unknown_role"} if {
+	not input.role in roles
+} else := {"allowed": true, "reason": sprintf("allow: role '%s' has no limit '%s'", [input.role, input.limit_name])} if {
+	not rule
+} else := {"allowed": true, "reason": sprintf("allow: %v %s %v for role '%s'", [input.value, rule.operator, rule.limit, input.role])} if {
+	passes
+} else := {"allowed": false, "reason": sprintf("deny: %v is not %s %v for role '%s' limit '%s'", [input.value, rule.operator, rule.limit, input.role, input.limit_name])}

@@ -1,0 +1,288 @@
+// Package password hashes and verifies passwords with argon2id in the PHC
+// string format that argon2-cffi (the reference's hasher) writes and reads:
+//
+//	$argon2id$v=19$m=65536,t=3,p=4$<salt>$<hash>
+//
+// with salt and hash in standard base64 without padding. Verification reads
+// the parameters from the stored string and the hash length from the hash,
+// so hashes written by older argon2-cffi versions (16-byte hashes with
+// m=102400, t=2, p=8) keep working. A memory budget bounds how much memory
+// concurrent hashes may use together.
+package password
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/sync/semaphore"
+)
+
+// Params are argon2 cost parameters.
+type Params struct {
+	// Memory in KiB.
+	Memory uint32
+	// Time is the number of passes.
+	Time uint32
+	// Threads is the degree of parallelism (lanes).
+	Threads uint8
+	// KeyLen is the hash length in bytes.
+	KeyLen uint32
+	// SaltLen is the salt length in bytes.
+	SaltLen uint32
+}
+
+// DefaultParams are argon2-cffi's current defaults (RFC 9106 low-memory):
+// 64 MiB, 3 passes, 4 lanes, 32-byte hash, 16-byte salt.
+func DefaultParams() Params {
+	return Params{Memory: 65536, Time: 3, Threads: 4, KeyLen: 32, SaltLen: 16}
+}
+
+// Bounds on accepted parameters, for new hashes and for stored strings.
+const (
+	maxMemory  = 4 << 20 // KiB: 4 GiB
+	maxTime    = 20
+	maxThreads = 64
+	minKeyLen  = 4
+	maxKeyLen  = 64
+	minSaltLen = 8
+	maxSaltLen = 64
+)
+
+// Validate reports whether p is within the accepted bounds.
+func (p Params) Validate() error {
+	switch {
+	case p.Threads < 1 || p.Threads > maxThreads:
+		return fmt.Errorf("argon2 threads %d: want 1..%d", p.Threads, maxThreads)
+	case p.Memory < 8*uint32(p.Threads) || p.Memory > maxMemory:
+		return fmt.Errorf("argon2 memory %d KiB: want %d..%d", p.Memory, 8*uint32(p.Threads), maxMemory)
+	case p.Time < 1 || p.Time > maxTime:
+		return fmt.Errorf("argon2 time %d: want 1..%d", p.Time, maxTime)
+	case p.KeyLen < 16 || p.KeyLen > maxKeyLen:
+		return fmt.Errorf("argon2 hash length %d: want 16..%d", p.KeyLen, maxKeyLen)
+	case p.SaltLen < minSaltLen || p.SaltLen > maxSaltLen:
+		return fmt.Errorf("argon2 salt length %d: want %d..%d", p.SaltLen, minSaltLen, maxSaltLen)
+	}
+	return nil
+}
+
+// ErrBusy means the memory budget could not be had in time: too many
+// hashes are running.
+var ErrBusy = errors.New("password: too many concurrent hashes")
+
+// ErrMalformed means a stored hash is not a PHC string this package reads.
+var ErrMalformed = errors.New("password: malformed hash")
+
+// Options configure a Hasher.
+type Options struct {
+	// Params for new hashes (zero: DefaultParams).
+	Params Params
+	// MemoryBudget in KiB that all running hashes share (0: 4 × Params.Memory).
+	MemoryBudget uint64
+	// QueueTimeout is how long a hash waits for budget (0: 5 s).
+	QueueTimeout time.Duration
+}
+
+// Hasher hashes and verifies passwords. It is safe for concurrent use.
+type Hasher struct {
+	p       Params
+	budget  int64
+	sem     *semaphore.Weighted
+	timeout time.Duration
+}
+
+// NewHasher returns a Hasher.
+func NewHasher(o Options) (*Hasher, error) {
+	if o.Params == (Params{}) {
+		o.Params = DefaultParams()
+	}
+	if err := o.Params.Validate(); err != nil {
+		return nil, err
+	}
+	if o.MemoryBudget == 0 {
+		o.MemoryBudget = 4 * uint64(o.Params.Memory)
+	}
+	if o.MemoryBudget < uint64(o.Params.Memory) {
+		return nil, fmt.Errorf("password: memory budget %d KiB is below one hash's %d KiB", o.MemoryBudget, o.Params.Memory)
+	}
+	if o.QueueTimeout <= 0 {
+		o.QueueTimeout = 5 * time.Second
+	}
+	b := int64(o.MemoryBudget)
+	return &Hasher{p: o.Params, budget: b, sem: semaphore.NewWeighted(b), timeout: o.QueueTimeout}, nil
+}
+
+// Params returns the parameters of new hashes.
+func (h *Hasher) Params() Params { return h.p }
+
+// acquire takes memory KiB of the budget, waiting at most the queue timeout.
+func (h *Hasher) acquire(ctx context.Context, memory uint32) (func(), error) {
+	n := int64(memory)
+	if n > h.budget {
+		n = h.budget
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
+	if err := h.sem.Acquire(ctx, n); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBusy, err)
+	}
+	return func() { h.sem.Release(n) }, nil
+}
+
+// Hash returns the PHC string of a new argon2id hash of password.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	salt := make([]byte, h.p.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("password: salt: %w", err)
+	}
+	release, err := h.acquire(ctx, h.p.Memory)
+	if err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(password), salt, h.p.Time, h.p.Memory, h.p.Threads, h.p.KeyLen)
+	release()
+	return Encode(h.p, salt, key), nil
+}
+
+// Encode renders a PHC argon2id string.
+func Encode(p Params, salt, key []byte) string {
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+// decoded is a parsed PHC string.
+type decoded struct {
+	variant string
+	version int
+	p       Params
+	salt    []byte
+	key     []byte
+}
+
+// b64 decodes PHC base64: standard alphabet, padding optional.
+func b64(s string) ([]byte, error) {
+	return base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
+}
+
+// decode parses and bounds-checks a PHC argon2 string.
+func decode(encoded string) (*decoded, error) {
+	parts := strings.Split(encoded, "$")
+	// "", variant, [v=19], params, salt, hash
+	if len(parts) != 6 && len(parts) != 5 {
+		return nil, ErrMalformed
+	}
+	d := &decoded{variant: parts[1], version: 0x10}
+	if d.variant != "argon2id" && d.variant != "argon2i" {
+		return nil, fmt.Errorf("%w: unsupported variant %q", ErrMalformed, d.variant)
+	}
+	rest := parts[2:]
+	if len(parts) == 6 {
+		v, ok := strings.CutPrefix(parts[2], "v=")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("%w: version", ErrMalformed)
+		}
+		d.version = n
+		rest = parts[3:]
+	}
+	if d.version != argon2.Version {
+		return nil, fmt.Errorf("%w: unsupported version %d", ErrMalformed, d.version)
+	}
+	seen := map[string]bool{}
+	for _, kv := range strings.Split(rest[0], ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		n, err := strconv.ParseUint(v, 10, 32)
+		if !ok || err != nil || seen[k] {
+			return nil, fmt.Errorf("%w: parameters", ErrMalformed)
+		}
+		seen[k] = true
+		switch k {
+		case "m":
+			d.p.Memory = uint32(n)
+		case "t":
+			d.p.Time = uint32(n)
+		case "p":
+			if n > 255 {
+				return nil, fmt.Errorf("%w: parallelism", ErrMalformed)
+			}
+			d.p.Threads = uint8(n)
+		default:
+			return nil, fmt.Errorf("%w: unknown parameter %q", ErrMalformed, k)
+		}
+	}
+	if !seen["m"] || !seen["t"] || !seen["p"] {
+		return nil, fmt.Errorf("%w: missing parameter", ErrMalformed)
+	}
+	var err error
+	if d.salt, err = b64(rest[1]); err != nil {
+		return nil, fmt.Errorf("%w: salt", ErrMalformed)
+	}
+	if d.key, err = b64(rest[2]); err != nil {
+		return nil, fmt.Errorf("%w: hash", ErrMalformed)
+	}
+	d.p.KeyLen, d.p.SaltLen = uint32(len(d.key)), uint32(len(d.salt))
+	switch {
+	case d.p.Threads < 1 || d.p.Threads > maxThreads,
+		d.p.Memory < 8*uint32(d.p.Threads) || d.p.Memory > maxMemory,
+		d.p.Time < 1 || d.p.Time > maxTime,
+		d.p.KeyLen < minKeyLen || d.p.KeyLen > maxKeyLen,
+		d.p.SaltLen < minSaltLen || d.p.SaltLen > maxSaltLen:
+		return nil, fmt.Errorf("%w: parameters out of bounds", ErrMalformed)
+	}
+	return d, nil
+}
+
+// Verify reports whether password matches the stored PHC string. A stored
+// string that cannot be read is an error (never a panic).
+func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, error) {
+	d, err := decode(encoded)
+	if err != nil {
+		return false, err
+	}
+	release, err := h.acquire(ctx, d.p.Memory)
+	if err != nil {
+		return false, err
+	}
+	var key []byte
+	if d.variant == "argon2i" {
+		key = argon2.Key([]byte(password), d.salt, d.p.Time, d.p.Memory, d.p.Threads, d.p.KeyLen)
+	} else {
+		key = argon2.IDKey([]byte(password), d.salt, d.p.Time, d.p.Memory, d.p.Threads, d.p.KeyLen)
+	}
+	release()
+	return subtle.ConstantTimeCompare(key, d.key) == 1, nil
+}
+
+// NeedsRehash reports whether a stored hash was made with other parameters
+// than the Hasher's (variant, version, memory, time, lanes, hash or salt
+// length), as argon2-cffi's check_needs_rehash does.
+func (h *Hasher) NeedsRehash(encoded string) bool {
+	d, err := decode(encoded)
+	if err != nil {
+		return true
+	}
+	return d.variant != "argon2id" || d.p != h.p
+}
+
+// MaxLength is the longest password hashed as given; longer ones are cut
+// (security.md §1: the reference truncates to 256 characters).
+const MaxLength = 256
+
+// Truncate cuts a password to MaxLength characters (runes).
+func Truncate(pw string) string {
+	if len(pw) <= MaxLength {
+		return pw
+	}
+	r := []rune(pw)
+	if len(r) <= MaxLength {
+		return pw
+	}
+	return string(r[:MaxLength])
+}
