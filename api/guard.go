@@ -1,0 +1,252 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/authnzrv/authnzrv/engine/limiter"
+	"github.com/authnzrv/authnzrv/identity"
+)
+
+// RateDecider is the rate-limit policy: which buckets a request draws from.
+type RateDecider interface {
+	RateLimits(ctx context.Context, req limiter.Request) (limiter.Decision, error)
+}
+
+// Lockout configures the failed-login back-off and temporary lock-out of
+// user-login and user-passcheck-nosession (security.md §4).
+type Lockout struct {
+	// Enabled turns the back-off and lock-out on.
+	Enabled bool
+	// Tries is the number of failures answered normally (with a growing
+	// delay); the next failure locks the user.
+	Tries int
+	// Duration is how long a lock-out lasts before the automatic unlock.
+	Duration time.Duration
+	// BackoffBase is the delay after the first failure (default 1 s); each
+	// further failure multiplies it by 1.5, up to BackoffCap (default 40 s).
+	BackoffBase time.Duration
+	BackoffCap  time.Duration
+}
+
+// msgLockedOut replaces the response of a login that locked its user.
+const msgLockedOut = "Your user account has been locked after repeated login failures. Try again in an hour or contact the server admins."
+
+// lockoutTypes are the request types with back-off and lock-out.
+func lockoutType(request string) bool {
+	return request == "user-login" || request == "user-passcheck-nosession"
+}
+
+// digest is a short SHA-256 hex digest for keys that must not hold secrets.
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:16])
+}
+
+// rateRequest extracts what the rate-limit policy needs from an envelope.
+func rateRequest(env *Envelope) limiter.Request {
+	r := limiter.Request{Type: env.Request, ClientIP: env.ClientIP}
+	b := env.Body
+	if e, ok := b["email"].(string); ok && e != "" {
+		r.Email = e
+	} else if e, ok := b["email_address"].(string); ok && e != "" {
+		r.Email = e
+	}
+	if id, ok := toInt(b["user_id"]); ok {
+		if _, isBool := b["user_id"].(bool); !isBool {
+			r.UserID = id
+		}
+	}
+	if t, ok := b["session_token"].(string); ok && t != "" {
+		r.Session = digest(t)
+	}
+	if d, ok := b["apikey_dict"].(map[string]any); ok {
+		if t, ok := d["tkn"].(string); ok && t != "" {
+			r.APIKey = digest(t)
+		}
+	}
+	return r
+}
+
+// rateLimited asks the policy for the request's buckets and draws from them.
+// It returns the wait for Retry-After when the request must be refused.
+func (s *Server) rateLimited(ctx context.Context, log interface {
+	Info(string, ...any)
+	Warn(string, ...any)
+}, req limiter.Request) (bool, time.Duration) {
+	if s.deps.Rates == nil || s.opts.Limiter == nil {
+		return false, 0
+	}
+	d, err := s.deps.Rates.RateLimits(ctx, req)
+	if err != nil {
+		log.Warn("rate-limit policy failed; request admitted", "error", err)
+		return false, 0
+	}
+	if d.Refuse != "" {
+		log.Info("request refused by the rate-limit policy", "reason", d.Refuse)
+		return true, 3 * time.Minute
+	}
+	res, err := s.opts.Limiter.Allow(ctx, d.Buckets)
+	if err != nil {
+		log.Warn("rate limiter unavailable", "error", err, "admitted", res.Allowed)
+	}
+	if !res.Allowed {
+		log.Info("rate limit exceeded", "bucket_kind", bucketKind(res.Bucket), "retry_after", res.RetryAfter)
+		return true, res.RetryAfter
+	}
+	return false, 0
+}
+
+// bucketKind is the bucket key's first component (keys may hold PII).
+func bucketKind(key string) string {
+	k, _, _ := strings.Cut(key, ":")
+	return k
+}
+
+// write429 refuses a request over its limit.
+func write429(c echo.Context, wait time.Duration) error {
+	c.Response().Header().Set("Retry-After", limiter.RetryAfterSeconds(wait))
+	c.Response().Header().Set(echo.HeaderContentType, "text/plain; charset=UTF-8")
+	c.Response().WriteHeader(http.StatusTooManyRequests)
+	_, err := c.Response().Write([]byte(body429))
+	return err
+}
+
+// replayed reports whether this request token was seen before (only when a
+// request TTL is set: without one a token would have to be remembered
+// forever).
+func (s *Server) replayed(ctx context.Context, log interface{ Warn(string, ...any) }, token []byte) bool {
+	if s.opts.Replay == nil || s.opts.RequestTTL <= 0 {
+		return false
+	}
+	sum := sha256.Sum256(token)
+	first, err := s.opts.Replay.First(ctx, hex.EncodeToString(sum[:]))
+	if err != nil {
+		log.Warn("replay guard unavailable", "error", err, "admitted", first)
+	}
+	return !first
+}
+
+// backoff is the delay after the n-th consecutive failure.
+func (l Lockout) backoff(n int64) time.Duration {
+	base, cap := l.BackoffBase, l.BackoffCap
+	if base <= 0 {
+		base = time.Second
+	}
+	if cap <= 0 {
+		cap = 40 * time.Second
+	}
+	d := time.Duration(float64(base) * math.Pow(1.5, float64(n-1)))
+	if d > cap || d < 0 {
+		d = cap
+	}
+	return d
+}
+
+// beforeLogin unlocks users whose lock-out has ended, so that a login right
+// at the end of a lock-out does not depend on the background sweep.
+func (s *Server) beforeLogin(ctx context.Context, rc *reqCtx) {
+	if !s.opts.Lockout.Enabled {
+		return
+	}
+	if ids, err := s.deps.Store.UnlockExpired(ctx, 0); err != nil {
+		rc.log.Warn("automatic unlock failed", "error", err)
+	} else {
+		s.logUnlocked(ctx, rc.log, ids)
+	}
+}
+
+func (s *Server) logUnlocked(ctx context.Context, log interface{ Info(string, ...any) }, ids []int64) {
+	for _, id := range ids {
+		log.Info("lock-out ended; user unlocked", "user", s.deps.PII.Hash(id))
+		if u, err := s.deps.Store.UserByID(ctx, id); err == nil {
+			_ = s.deps.Store.ResetLoginFailures(ctx, u.Email)
+		}
+	}
+}
+
+// UnlockExpired ends every lock-out whose time has come; servers call it
+// periodically.
+func (s *Server) UnlockExpired(ctx context.Context) error {
+	ids, err := s.deps.Store.UnlockExpired(ctx, 0)
+	s.logUnlocked(ctx, s.log, ids)
+	return err
+}
+
+// afterLogin applies the back-off and lock-out to the result of a
+// user-login or user-passcheck-nosession (security.md §4): failures are
+// counted in the database per e-mail, answered after a growing delay, and
+// past the limit the user is locked and the response replaced. It returns
+// errMissingEmail when the body has no e-mail (HTTP 400, as the reference).
+func (s *Server) afterLogin(ctx context.Context, rc *reqCtx, body map[string]any, res Result) (Result, error) {
+	if !s.opts.Lockout.Enabled {
+		return res, nil
+	}
+	raw, present := body["email"]
+	if !present {
+		return nil, errMissingEmail
+	}
+	email, ok := raw.(string)
+	if !ok {
+		email = fmt.Sprint(raw)
+	}
+	if ok, _ := res["success"].(bool); ok {
+		if err := s.deps.Store.ResetLoginFailures(ctx, email); err != nil {
+			rc.log.Warn("reset login failures", "error", err)
+		}
+		return res, nil
+	}
+	n, err := s.deps.Store.RecordLoginFailure(ctx, email)
+	if err != nil {
+		rc.log.Error("record login failure", "error", err)
+		return res, nil
+	}
+	l := s.opts.Lockout
+	if n <= int64(l.Tries) {
+		d := l.backoff(n)
+		rc.log.Info("failed password check; backing off", "email", s.deps.PII.Hash(email), "failures", n, "delay", d)
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		return res, nil
+	}
+	u, err := s.deps.Store.UserByEmail(ctx, email)
+	switch {
+	case errors.Is(err, identity.ErrNotFound):
+	case err != nil:
+		rc.log.Error("lock-out lookup", "error", err)
+	case u.UserID == 2 || u.UserID == 3:
+	default:
+		if _, err := s.deps.Store.LockOut(ctx, u.UserID, time.Now().Add(l.Duration)); err != nil {
+			rc.log.Error("lock-out", "error", err)
+		} else {
+			rc.log.Warn("user locked after repeated login failures", "user", s.deps.PII.Hash(u.UserID), "failures", n, "until", time.Now().Add(l.Duration).UTC())
+		}
+	}
+	return Result{"success": false, "user_id": nil, "messages": []string{msgLockedOut}}, nil
+}
+
+// errMissingEmail is a lock-out-tracked request without an e-mail.
+var errMissingEmail = errors.New("request has no 'email'")
+
+// remoteIP is the peer address of a request (for GET /health).
+func remoteIP(r *http.Request) string {
+	h, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return h
+}

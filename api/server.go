@@ -1,0 +1,465 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/authnzrv/authnzrv/engine"
+	"github.com/authnzrv/authnzrv/engine/limiter"
+	"github.com/authnzrv/authnzrv/identity"
+	"github.com/authnzrv/authnzrv/identity/mail"
+	"github.com/authnzrv/authnzrv/identity/pii"
+	"github.com/authnzrv/authnzrv/wire"
+)
+
+// Hasher makes and checks password hashes.
+type Hasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+	Verify(ctx context.Context, encoded, password string) (bool, error)
+	NeedsRehash(encoded string) bool
+}
+
+// Validator checks sign-up e-mails, full names and passwords.
+type Validator interface {
+	// Email reports whether a raw sign-up e-mail is acceptable.
+	Email(email string) bool
+	// FullName checks a normalised full name.
+	FullName(normalized string) error
+	// Password checks a password under the server's policy and returns the
+	// reasons it failed.
+	Password(ctx context.Context, password, email, fullName string) (bool, []string)
+	// NormalizeEmail and NormalizeFullName give the stored forms.
+	NormalizeEmail(email string) string
+	NormalizeFullName(name string) string
+}
+
+// Decider makes access and limit decisions (the policy engine).
+type Decider interface {
+	Access(ctx context.Context, in engine.AccessInput) (engine.Decision, error)
+	Limit(ctx context.Context, in engine.LimitInput) (engine.Decision, error)
+	Roles() []string
+	Revision() string
+}
+
+// Options configures a Server.
+type Options struct {
+	// Secret is the shared Fernet key.
+	Secret string
+	// RequestTTL > 0 refuses request tokens older than this.
+	RequestTTL time.Duration
+	// MaxBodySize is the largest accepted request body in bytes (413 above).
+	MaxBodySize int64
+	// AllowedHosts is the ';'-separated list of accepted Host names.
+	AllowedHosts string
+	// DebugMode enables POST /echo.
+	DebugMode bool
+	// Workers is reported by /health.
+	Workers int
+	// RateLimited is true unless the rate limits are "none"; it makes
+	// client_ipaddr mandatory, as in the reference.
+	RateLimited bool
+	// Mail holds the configured SMTP settings; requests may override them.
+	Mail mail.Settings
+	// MailTemplates renders the two mails.
+	MailTemplates *mail.Templates
+	// Limiter enforces the rate-limit policy's buckets (nil: no rate limits).
+	Limiter limiter.Limiter
+	// Replay accepts each request token once while RequestTTL > 0.
+	Replay limiter.ReplayGuard
+	// Lockout is the failed-login back-off and lock-out.
+	Lockout Lockout
+}
+
+// Deps are the services a Server composes.
+type Deps struct {
+	Store     *identity.Store
+	Hasher    Hasher
+	Validator Validator
+	Engine    Decider
+	// Rates is the rate-limit policy (nil: no rate limits).
+	Rates  RateDecider
+	Logger *slog.Logger
+	PII    *pii.Hasher
+}
+
+// Server answers the authnzerver protocol.
+type Server struct {
+	opts    Options
+	codec   *wire.Codec
+	deps    Deps
+	log     *slog.Logger
+	hosts   *regexp.Regexp
+	e       *echo.Echo
+	actions map[string]handler
+	dummyH  dummyHash
+}
+
+// handler runs one request type. It returns the action response; an error
+// means the action could not run at all (the client gets HTTP 400).
+type handler func(ctx context.Context, rc *reqCtx, a args) (Result, error)
+
+// reqCtx carries what a handler may need besides its arguments.
+type reqCtx struct {
+	log      *slog.Logger
+	request  string
+	clientIP string
+}
+
+// New builds a Server.
+func New(opts Options, deps Deps) (*Server, error) {
+	codec, err := wire.NewCodec(opts.Secret, opts.RequestTTL)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxBodySize <= 0 {
+		opts.MaxBodySize = 1 << 20
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 1
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if deps.PII == nil {
+		return nil, errors.New("api: a PII hasher is required")
+	}
+	s := &Server{opts: opts, codec: codec, deps: deps, log: deps.Logger, hosts: hostPattern(opts.AllowedHosts)}
+	s.actions = s.handlers()
+	s.e = s.router()
+	return s, nil
+}
+
+// Codec returns the server's wire codec.
+func (s *Server) Codec() *wire.Codec { return s.codec }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.e.ServeHTTP(w, r) }
+
+// hostPattern builds the allowed-hosts matcher (protocol.md §8): entries are
+// matched exactly, as written.
+func hostPattern(list string) *regexp.Regexp {
+	var alts []string
+	for _, h := range strings.Split(list, ";") {
+		if h = strings.TrimSpace(h); h != "" {
+			alts = append(alts, regexp.QuoteMeta(h))
+		}
+	}
+	return regexp.MustCompile("^(?:" + strings.Join(alts, "|") + ")$")
+}
+
+const (
+	body400 = "HTTP 400: Could not service this request because of invalid request parameters."
+	body401 = "HTTP 401: Could not service this request because of invalid request authentication token or violation of host restriction."
+	body429 = "HTTP 429: Could not service this request because the set rate limit has been exceeded."
+	page404 = "<html><title>404: Not Found</title><body>404: Not Found</body></html>"
+)
+
+func plainError(code int) string {
+	switch code {
+	case http.StatusBadRequest:
+		return body400
+	case http.StatusUnauthorized:
+		return body401
+	case http.StatusTooManyRequests:
+		return body429
+	}
+	return fmt.Sprintf("HTTP %d: Could not service this request.", code)
+}
+
+// writePlain sends one of the reference's plain-text error bodies.
+func writePlain(c echo.Context, code int) error {
+	if code == http.StatusTooManyRequests {
+		c.Response().Header().Set("Retry-After", "180")
+	}
+	c.Response().Header().Set(echo.HeaderContentType, "text/plain; charset=UTF-8")
+	c.Response().WriteHeader(code)
+	_, err := c.Response().Write([]byte(plainError(code)))
+	return err
+}
+
+func writeNotFound(c echo.Context) error {
+	return c.HTML(http.StatusNotFound, page404)
+}
+
+func (s *Server) router() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		code := http.StatusInternalServerError
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			code = he.Code
+		}
+		path := c.Request().URL.Path
+		switch {
+		case code == http.StatusNotFound:
+			_ = writeNotFound(c)
+		case path == "/" || path == "/health":
+			_ = writePlain(c, code)
+		default:
+			_ = c.HTML(code, fmt.Sprintf("<html><title>%d: %s</title><body>%d: %s</body></html>", code, http.StatusText(code), code, http.StatusText(code)))
+		}
+	}
+	e.Pre(s.hostFilter)
+	e.POST("/", s.serveAPI)
+	e.GET("/health", s.serveHealth)
+	if s.opts.DebugMode {
+		e.POST("/echo", s.serveEcho)
+	}
+	return e
+}
+
+// hostFilter answers 404 for a Host header outside the allowed list.
+func (s *Server) hostFilter(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		host := strings.ToLower(c.Request().Host)
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			if strings.Contains(h, ":") {
+				h = "[" + h + "]"
+			}
+			host = h
+		}
+		if !s.hosts.MatchString(host) {
+			return writeNotFound(c)
+		}
+		// Every other method on the known paths is a 405 (protocol.md §6.2),
+		// OPTIONS and HEAD included.
+		method := c.Request().Method
+		switch c.Request().URL.Path {
+		case "/":
+			if method != http.MethodPost {
+				return writePlain(c, http.StatusMethodNotAllowed)
+			}
+		case "/health":
+			if method != http.MethodGet {
+				return writePlain(c, http.StatusMethodNotAllowed)
+			}
+		case "/echo":
+			if s.opts.DebugMode && method != http.MethodPost {
+				return echo.NewHTTPError(http.StatusMethodNotAllowed)
+			}
+		}
+		return next(c)
+	}
+}
+
+// readBody reads at most MaxBodySize bytes; more is a 413.
+func (s *Server) readBody(c echo.Context) ([]byte, int) {
+	r := http.MaxBytesReader(c.Response(), c.Request().Body, s.opts.MaxBodySize)
+	b, err := io.ReadAll(r)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, http.StatusRequestEntityTooLarge
+		}
+		return nil, http.StatusBadRequest
+	}
+	return b, 0
+}
+
+// serveAPI is POST /: the processing pipeline of protocol.md §6.
+func (s *Server) serveAPI(c echo.Context) error {
+	body, code := s.readBody(c)
+	if code != 0 {
+		return writePlain(c, code)
+	}
+	plain, token, err := s.codec.Open(body)
+	if err != nil {
+		return writePlain(c, http.StatusUnauthorized)
+	}
+	env, err := DecodeEnvelope(plain)
+	if errors.Is(err, ErrFalsy) {
+		return writePlain(c, http.StatusUnauthorized)
+	}
+	if err != nil {
+		return writePlain(c, http.StatusBadRequest)
+	}
+	if env.Request == "echo" {
+		return writePlain(c, http.StatusBadRequest)
+	}
+	ctx := c.Request().Context()
+	log := s.log.With("reqid", string(env.ReqID), "request", env.Request)
+	if s.replayed(ctx, log, token) {
+		log.Warn("replayed request token refused")
+		return writePlain(c, http.StatusUnauthorized)
+	}
+	if env.ReqID == nil {
+		log.Info("request without reqid refused")
+		return s.reply(c, nil, failure("request is missing 'reqid'", "The request could not be processed: it has no 'reqid'."))
+	}
+	if !env.HasRequest {
+		return s.reply(c, env.ReqID, failure("request is missing 'request'", "The request could not be processed: it has no request type."))
+	}
+	if s.opts.RateLimited && env.ClientIP == "" {
+		log.Info("request without client_ipaddr refused")
+		return writePlain(c, http.StatusBadRequest)
+	}
+	if !env.BodyPresent || !env.BodyIsObject {
+		return writePlain(c, http.StatusBadRequest)
+	}
+	if s.opts.RateLimited {
+		if limited, wait := s.rateLimited(ctx, log, rateRequest(env)); limited {
+			return write429(c, wait)
+		}
+	}
+	rc := &reqCtx{log: log, request: env.Request, clientIP: env.ClientIP}
+	res, err := s.dispatch(ctx, rc, env)
+	if err != nil {
+		log.Info("request could not be processed", "error", err)
+		return writePlain(c, http.StatusBadRequest)
+	}
+	if lockoutType(env.Request) {
+		if res, err = s.afterLogin(ctx, rc, env.Body, res); err != nil {
+			log.Info("request could not be processed", "error", err)
+			return writePlain(c, http.StatusBadRequest)
+		}
+	}
+	return s.reply(c, env.ReqID, res)
+}
+
+// dispatch validates the arguments and runs the request type's handler.
+func (s *Server) dispatch(ctx context.Context, rc *reqCtx, env *Envelope) (Result, error) {
+	sp, known := schemas[env.Request]
+	if !known {
+		rc.log.Info("unknown request type")
+		msg := fmt.Sprintf("request '%s' is not a valid request", env.Request)
+		return failure(msg, msg), nil
+	}
+	if problems := sp.validate(env.Body); len(problems) > 0 {
+		rc.log.Info("invalid request parameters", "problems", len(problems))
+		return Result{
+			"success":  false,
+			"response": map[string]any{"problems": problems, "failure_reason": "invalid request parameters"},
+			"messages": []string{fmt.Sprintf("request '%s' has invalid parameters", env.Request)},
+		}, nil
+	}
+	h, ok := s.actions[env.Request]
+	if !ok {
+		msg := fmt.Sprintf("request '%s' is not implemented by this server", env.Request)
+		return failure(msg, msg), nil
+	}
+	if lockoutType(env.Request) {
+		s.beforeLogin(ctx, rc)
+	}
+	return s.run(ctx, h, rc, args(env.Body))
+}
+
+// run calls a handler, turning a panic into an error so that no client ever
+// sees a stack trace and the server keeps serving.
+func (s *Server) run(ctx context.Context, h handler, rc *reqCtx, a args) (res Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in %s: %v", rc.request, r)
+		}
+	}()
+	return h(ctx, rc, a)
+}
+
+func failure(reason string, messages ...string) Result {
+	return Result{"success": false, "failure_reason": reason, "messages": messages}
+}
+
+// reply encrypts and sends a response envelope.
+func (s *Server) reply(c echo.Context, reqid json.RawMessage, r Result) error {
+	out, err := s.codec.Seal(NewResponse(reqid, r))
+	if err != nil {
+		s.log.Error("encode response", "error", err)
+		return writePlain(c, http.StatusInternalServerError)
+	}
+	return c.Blob(http.StatusOK, "text/plain; charset=UTF-8", out)
+}
+
+// serveHealth is GET /health: one database probe, reported for each
+// configured worker; Health-Ok only when every probe says "ok" (quirk #8).
+func (s *Server) serveHealth(c echo.Context) error {
+	start := time.Now()
+	if s.opts.RateLimited {
+		req := limiter.Request{Type: "health", ClientIP: remoteIP(c.Request())}
+		if limited, wait := s.rateLimited(c.Request().Context(), s.log, req); limited {
+			return write429(c, wait)
+		}
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
+	defer cancel()
+	status := "ok"
+	if err := s.deps.Store.Ping(ctx); err != nil {
+		s.log.Warn("health probe failed", "error", err)
+		status = "database broken"
+	}
+	workers := map[string]string{}
+	for i := 1; i <= s.opts.Workers; i++ {
+		workers[fmt.Sprintf("authnzrv-worker-%d", i)] = status
+	}
+	out := map[string]any{
+		"Expected-Workers": s.opts.Workers,
+		"Workers":          workers,
+		"Check-Time":       time.Since(start).Seconds(),
+		"Health-Ok":        status == "ok",
+	}
+	if s.deps.Engine != nil {
+		out["Policy-Revision"] = s.deps.Engine.Revision()
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	code := http.StatusOK
+	if status != "ok" {
+		code = http.StatusInternalServerError
+	}
+	return c.Blob(code, "application/json; charset=UTF-8", b)
+}
+
+// serveEcho is the debug-mode POST /echo (protocol.md §10).
+func (s *Server) serveEcho(c echo.Context) error {
+	host, _, _ := net.SplitHostPort(c.Request().RemoteAddr)
+	if host != "127.0.0.1" {
+		return echo.NewHTTPError(http.StatusBadRequest)
+	}
+	body, code := s.readBody(c)
+	if code != 0 {
+		return echo.NewHTTPError(code)
+	}
+	plain, _, err := s.codec.Open(body)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusUnauthorized)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(plain, &obj); err != nil || obj == nil {
+		return echo.NewHTTPError(http.StatusUnauthorized)
+	}
+	if obj["request"] != "echo" {
+		return echo.NewHTTPError(http.StatusBadRequest)
+	}
+	roles, err := s.deps.Store.Roles(c.Request().Context())
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest)
+	}
+	dbtest := make([]map[string]string, 0, len(roles))
+	for _, r := range roles {
+		dbtest = append(dbtest, map[string]string{"name": r.Name, "desc": r.Desc})
+	}
+	obj["dbtest"] = dbtest
+	out, err := s.codec.Seal(obj)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest)
+	}
+	return c.Blob(http.StatusOK, "text/plain; charset=UTF-8", out)
+}

@@ -1,0 +1,241 @@
+package identity
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// APIKey is a session-bound API key: it dies with its session.
+type APIKey struct {
+	bun.BaseModel `bun:"table:apikeys"`
+
+	TokenHash        string    `bun:"tkn_hash,pk"`
+	Issued           time.Time `bun:"issued"`
+	Expires          time.Time `bun:"expires"`
+	NotValidBefore   time.Time `bun:"not_valid_before"`
+	UserID           int64     `bun:"user_id"`
+	UserRole         string    `bun:"user_role"`
+	SessionTokenHash string    `bun:"session_token_hash"`
+}
+
+// NoSessionKey is an API key that lives on its own and is renewed with a
+// single-use refresh token.
+type NoSessionKey struct {
+	bun.BaseModel `bun:"table:apikeys_nosession"`
+
+	TokenHash      string    `bun:"tkn_hash,pk"`
+	Issued         time.Time `bun:"issued"`
+	Expires        time.Time `bun:"expires"`
+	NotValidBefore time.Time `bun:"not_valid_before"`
+	RefreshHash    string    `bun:"refresh_hash"`
+	RefreshIssued  time.Time `bun:"refresh_issued"`
+	RefreshExpires time.Time `bun:"refresh_expires"`
+	RefreshNBF     time.Time `bun:"refresh_nbf"`
+	UserID         int64     `bun:"user_id"`
+	UserRole       string    `bun:"user_role"`
+}
+
+// NewAPIKey stores a session-bound key for the token tkn.
+func (s *Store) NewAPIKey(ctx context.Context, tkn, sessionToken string, userID int64, role string, issued, expires, nbf time.Time) error {
+	k := &APIKey{
+		TokenHash: TokenHash(tkn), Issued: issued.UTC(), Expires: expires.UTC(), NotValidBefore: nbf.UTC(),
+		UserID: userID, UserRole: role, SessionTokenHash: TokenHash(sessionToken),
+	}
+	if _, err := s.db.NewInsert().Model(k).Exec(ctx); err != nil {
+		return fmt.Errorf("identity: insert API key: %w", err)
+	}
+	return nil
+}
+
+// VerifyAPIKey returns the session-bound key for (tkn, uid, role) when it is
+// valid now: expires > now, issued < now and not_valid_before < now.
+func (s *Store) VerifyAPIKey(ctx context.Context, tkn string, uid int64, role string) (*APIKey, error) {
+	var k APIKey
+	t := now()
+	err := s.db.NewSelect().Model(&k).
+		Where("tkn_hash = ?", TokenHash(tkn)).Where("user_id = ?", uid).Where("user_role = ?", role).
+		Where("expires > ?", t).Where("issued < ?", t).Where("not_valid_before < ?", t).
+		Limit(1).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity: select API key: %w", err)
+	}
+	return &k, nil
+}
+
+// RevokeAPIKey deletes the session-bound key (tkn, uid, role) and reports how
+// many rows went.
+func (s *Store) RevokeAPIKey(ctx context.Context, tkn string, uid int64, role string) (int64, error) {
+	res, err := s.db.NewDelete().Model((*APIKey)(nil)).
+		Where("tkn_hash = ?", TokenHash(tkn)).Where("user_id = ?", uid).Where("user_role = ?", role).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("identity: delete API key: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// NoSessionKeyParams describe a new no-session key.
+type NoSessionKeyParams struct {
+	Token, RefreshToken                 string
+	UserID                              int64
+	UserRole                            string
+	Issued, Expires, NotValidBefore     time.Time
+	RefreshExpires, RefreshNotValidTill time.Time
+}
+
+func (p NoSessionKeyParams) row() *NoSessionKey {
+	return &NoSessionKey{
+		TokenHash: TokenHash(p.Token), Issued: p.Issued.UTC(), Expires: p.Expires.UTC(), NotValidBefore: p.NotValidBefore.UTC(),
+		RefreshHash: TokenHash(p.RefreshToken), RefreshIssued: p.Issued.UTC(), RefreshExpires: p.RefreshExpires.UTC(),
+		RefreshNBF: p.RefreshNotValidTill.UTC(), UserID: p.UserID, UserRole: p.UserRole,
+	}
+}
+
+// NewNoSessionKey stores a no-session key and its refresh token's digest.
+func (s *Store) NewNoSessionKey(ctx context.Context, p NoSessionKeyParams) error {
+	if _, err := s.db.NewInsert().Model(p.row()).Exec(ctx); err != nil {
+		return fmt.Errorf("identity: insert no-session API key: %w", err)
+	}
+	return nil
+}
+
+// VerifyNoSessionKey is VerifyAPIKey for no-session keys.
+func (s *Store) VerifyNoSessionKey(ctx context.Context, tkn string, uid int64, role string) (*NoSessionKey, error) {
+	var k NoSessionKey
+	t := now()
+	err := s.db.NewSelect().Model(&k).
+		Where("tkn_hash = ?", TokenHash(tkn)).Where("user_id = ?", uid).Where("user_role = ?", role).
+		Where("expires > ?", t).Where("issued < ?", t).Where("not_valid_before < ?", t).
+		Limit(1).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity: select no-session API key: %w", err)
+	}
+	return &k, nil
+}
+
+// RevokeNoSessionKey deletes one no-session key and reports how many rows
+// went.
+func (s *Store) RevokeNoSessionKey(ctx context.Context, tkn string, uid int64, role string) (int64, error) {
+	res, err := s.db.NewDelete().Model((*NoSessionKey)(nil)).
+		Where("tkn_hash = ?", TokenHash(tkn)).Where("user_id = ?", uid).Where("user_role = ?", role).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("identity: delete no-session API key: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// RevokeAllNoSessionKeys deletes every no-session key of (uid, role).
+func (s *Store) RevokeAllNoSessionKeys(ctx context.Context, uid int64, role string) (int64, error) {
+	res, err := s.db.NewDelete().Model((*NoSessionKey)(nil)).
+		Where("user_id = ?", uid).Where("user_role = ?", role).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("identity: delete no-session API keys: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// RefreshableKey returns the no-session key (tkn, uid, role) whose refresh
+// token is usable now (refresh_expires > now, refresh_nbf < now,
+// refresh_issued < now); the key's own validity is not checked.
+func (s *Store) RefreshableKey(ctx context.Context, tkn string, uid int64, role string) (*NoSessionKey, error) {
+	var k NoSessionKey
+	t := now()
+	err := s.db.NewSelect().Model(&k).
+		Where("tkn_hash = ?", TokenHash(tkn)).Where("user_id = ?", uid).Where("user_role = ?", role).
+		Where("refresh_expires > ?", t).Where("refresh_nbf < ?", t).Where("refresh_issued < ?", t).
+		Limit(1).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity: select refreshable key: %w", err)
+	}
+	return &k, nil
+}
+
+// RefreshMatches compares a presented refresh token with a key's stored
+// digest in constant time.
+func RefreshMatches(k *NoSessionKey, refreshToken string) bool {
+	return subtle.ConstantTimeCompare([]byte(TokenHash(refreshToken)), []byte(k.RefreshHash)) == 1
+}
+
+// ErrRefreshRace is returned by ReplaceNoSessionKey when the old key was
+// already consumed (revoked or refreshed by a concurrent request).
+var ErrRefreshRace = errors.New("identity: the key was already refreshed or revoked")
+
+// ReplaceNoSessionKey consumes the old key (only if its refresh digest still
+// matches and is usable) and stores the new one, in one transaction: of
+// concurrent refreshes of one key exactly one succeeds, the others get
+// ErrRefreshRace.
+func (s *Store) ReplaceNoSessionKey(ctx context.Context, old *NoSessionKey, next NoSessionKeyParams) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		t := now()
+		// The DELETE comes first so that SQLite takes its write lock at once
+		// (no read-to-write upgrade) and concurrent refreshes serialise here.
+		res, err := tx.NewDelete().Model((*NoSessionKey)(nil)).
+			Where("tkn_hash = ?", old.TokenHash).Where("refresh_hash = ?", old.RefreshHash).
+			Where("user_id = ?", old.UserID).Where("user_role = ?", old.UserRole).
+			Where("refresh_expires > ?", t).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("identity: consume old key: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrRefreshRace
+		}
+		if _, err := tx.NewInsert().Model(next.row()).Exec(ctx); err != nil {
+			return fmt.Errorf("identity: insert refreshed key: %w", err)
+		}
+		return nil
+	})
+}
+
+// PurgeAPIKeys deletes expired keys in batches: session-bound keys past
+// their expiry and no-session keys whose key and refresh token have both
+// expired before cutoff.
+func (s *Store) PurgeAPIKeys(ctx context.Context, cutoff time.Time, batch int) (int64, error) {
+	if batch <= 0 {
+		batch = 1000
+	}
+	cutoff = cutoff.UTC()
+	var total int64
+	for _, m := range []struct {
+		model any
+		where func(*bun.SelectQuery) *bun.SelectQuery
+	}{
+		{(*APIKey)(nil), func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("expires < ?", cutoff) }},
+		{(*NoSessionKey)(nil), func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("expires < ?", cutoff).Where("refresh_expires < ?", cutoff)
+		}},
+	} {
+		for {
+			sub := m.where(s.db.NewSelect().Model(m.model).Column("tkn_hash")).Limit(int64(batch))
+			res, err := s.db.NewDelete().Model(m.model).Where("tkn_hash IN (?)", sub).Exec(ctx)
+			if err != nil {
+				return total, fmt.Errorf("identity: purge API keys: %w", err)
+			}
+			n, _ := res.RowsAffected()
+			total += n
+			if n < int64(batch) {
+				break
+			}
+			if err := ctx.Err(); err != nil {
+				return total, err
+			}
+		}
+	}
+	return total, nil
+}

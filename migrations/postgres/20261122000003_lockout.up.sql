@@ -1,0 +1,24 @@
+-- Failed-login counters and automatic unlocks live in the database so that
+-- every instance sees the same counts and a lockout survives a restart.
+-- Counters are keyed by the SHA-256 digest of the e-mail as sent (the
+-- reference keys them by the raw string), so unknown addresses back off too.
+CREATE TABLE login_failures (
+    email_hash CHAR(64) PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    last_failure TIMESTAMP NOT NULL
+);
+
+--bun:split
+
+CREATE INDEX ix_login_failures_last_failure ON login_failures (last_failure);
+
+--bun:split
+
+CREATE TABLE lockouts (
+    user_id BIGINT PRIMARY KEY REFERENCES users (user_id) ON DELETE CASCADE,
+    unlock_at TIMESTAMP NOT NULL
+);
+
+--bun:split
+
+CREATE INDEX ix_lockouts_unlock_at ON lockouts (unlock_at);
