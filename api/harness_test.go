@@ -41,6 +41,7 @@ type testEnv struct {
 	store  *identity.Store
 	hasher *password.Hasher
 	srv    *api.Server
+	db     identitytest.DB
 }
 
 type envOption func(*api.Options, *validate.Policy)
@@ -88,7 +89,7 @@ func newEnv(t testing.TB, db identitytest.DB, opts ...envOption) *testEnv {
 		t.Fatal(err)
 	}
 	srv, err := api.New(o, api.Deps{
-		Store: store, Hasher: hasher, Engine: eng, PII: ph,
+		Store: store, Hasher: hasher, Engine: eng, Rates: eng, PII: ph,
 		Validator: testValidator{v: v, policy: policy},
 	})
 	if err != nil {
@@ -100,7 +101,7 @@ func newEnv(t testing.TB, db identitytest.DB, opts ...envOption) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{t: t, url: hs.URL, c: c, store: store, hasher: hasher, srv: srv}
+	return &testEnv{t: t, url: hs.URL, c: c, store: store, hasher: hasher, srv: srv, db: db}
 }
 
 type testValidator struct {

@@ -85,6 +85,7 @@ func Items() []Item {
 		// authnzrv's additions.
 		{Name: "policies", Env: env("policies"), Flag: "policies", Default: "", Extra: true, Help: "directory of extra Rego policies loaded beside the built-in ones"},
 		{Name: "redis", Env: env("redis"), Flag: "redis", Default: "", Extra: true, Help: "Redis URL shared by all instances (rate limits, replay guard)"},
+		{Name: "redisfailure", Env: env("redisfailure"), Flag: "redisfailure", Default: "open", Extra: true, Help: "when Redis cannot be reached: 'open' admits requests (limits and replay guard off), 'closed' refuses them with 429/401"},
 		{Name: "maxbodysize", Env: env("maxbodysize"), Flag: "maxbodysize", Default: "1048576", Kind: Int, Extra: true, Help: "largest accepted request body in bytes (HTTP 413 above)"},
 		{Name: "requestttl", Env: env("requestttl"), Flag: "requestttl", Default: "0", Kind: Int, Extra: true, Help: "seconds a request token stays valid; 0 accepts any age (the reference)"},
 		{Name: "pwnedcheck", Env: env("pwnedcheck"), Flag: "pwnedcheck", Default: "0", Kind: Bool, Extra: true, Help: "1 checks new passwords against the Have I Been Pwned range API"},
@@ -122,6 +123,7 @@ type Config struct {
 	TLSCertKey     string
 	Policies       string
 	Redis          string
+	RedisFailure   string
 	MaxBodySize    int
 	RequestTTL     int
 	PwnedCheck     bool
@@ -250,6 +252,7 @@ func Load(fs *pflag.FlagSet, environ []string, homeDir string) (*Config, error) 
 	c.TLSCertKey = raw["tls_cert_key"]
 	c.Policies = raw["policies"]
 	c.Redis = raw["redis"]
+	c.RedisFailure = strings.ToLower(raw["redisfailure"])
 	c.PwnedCheck = raw["pwnedcheck"] == "1"
 	c.Argon2Params = raw["argon2params"]
 	c.EmailSecurity = strings.ToLower(raw["emailsecurity"])

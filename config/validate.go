@@ -125,6 +125,9 @@ func (c *Config) Validate() error {
 	if _, err := ParseRateLimits(c.RateLimits); err != nil {
 		return err
 	}
+	if c.RedisFailure != "open" && c.RedisFailure != "closed" {
+		return fmt.Errorf("redisfailure: %q is not open or closed", c.RedisFailure)
+	}
 	if c.Redis != "" {
 		if u, err := url.Parse(c.Redis); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
 			return fmt.Errorf("redis: not a redis:// or rediss:// URL")

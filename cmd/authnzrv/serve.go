@@ -135,7 +135,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 	if err != nil {
 		return nil, fmt.Errorf("validator: %w", err)
 	}
-	eng, err := engine.New(ctx, engine.Options{PolicyDir: cfg.Policies, ModelFile: cfg.Permissions, Logger: log})
+	rates, err := config.ParseRateLimits(cfg.RateLimits)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := engine.New(ctx, engine.Options{PolicyDir: cfg.Policies, ModelFile: cfg.Permissions, RateLimits: rates, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("policies: %w", err)
 	}
@@ -173,7 +177,17 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 		return nil, fmt.Errorf("emailtemplates: %w", err)
 	}
 	emailUser, emailPass := cfg.EmailUser, cfg.EmailPass
+	shared, err := newSharedState(cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	srv, err := api.New(api.Options{
+		Limiter: shared.limiter,
+		Replay:  shared.replay,
+		Lockout: api.Lockout{
+			Enabled: true, Tries: cfg.UserLockTries, Duration: time.Duration(cfg.UserLockTime) * time.Second,
+		},
 		Secret:       cfg.Secret,
 		RequestTTL:   time.Duration(cfg.RequestTTL) * time.Second,
 		MaxBodySize:  int64(cfg.MaxBodySize),
@@ -191,6 +205,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 		Hasher:    hasher,
 		Validator: validatorAdapter{v: validator, policy: policy},
 		Engine:    eng,
+		Rates:     eng,
 		Logger:    log,
 		PII:       piiHasher,
 	})
@@ -198,7 +213,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 		db.Close()
 		return nil, err
 	}
-	return &services{cfg: cfg, log: log, store: store, engine: eng, hasher: hasher, api: srv, close: func() { db.Close() }}, nil
+	return &services{cfg: cfg, log: log, store: store, engine: eng, hasher: hasher, api: srv, close: func() { shared.close(); db.Close() }}, nil
 }
 
 // writeCredentials writes "<email> <password>" to the admin credentials
@@ -219,6 +234,23 @@ func writeCredentials(basedir string, res identity.BootstrapResult) (string, err
 		return "", fmt.Errorf("credentials: %w", err)
 	}
 	return path, nil
+}
+
+// unlockLoop ends lock-outs whose time has come, every few seconds (logins
+// also check before they run).
+func unlockLoop(ctx context.Context, s *services) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.api.UnlockExpired(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("automatic unlock", "error", err)
+			}
+		}
+	}
 }
 
 // purgeLoop deletes sessions that expired more than sessionexpiry days ago,
@@ -276,6 +308,7 @@ func runServe(cmd *cobra.Command, _ []string) error {
 func serve(ctx context.Context, s *services) error {
 	cfg, log := s.cfg, s.log
 	go purgeLoop(ctx, s)
+	go unlockLoop(ctx, s)
 	go func() {
 		if err := s.engine.Watch(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("policy file watcher stopped", "error", err)

@@ -1,0 +1,165 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/authnzrv/authnzrv/api"
+	"github.com/authnzrv/authnzrv/client"
+	"github.com/authnzrv/authnzrv/engine/limiter"
+	"github.com/authnzrv/authnzrv/identity/identitytest"
+)
+
+func withLockout(tries int, d time.Duration) envOption {
+	return withOptions(func(o *api.Options) {
+		o.Lockout = api.Lockout{Enabled: true, Tries: tries, Duration: d, BackoffBase: 40 * time.Millisecond, BackoffCap: time.Second}
+	})
+}
+
+func loginBody(e *testEnv, email, pw string) map[string]any {
+	return map[string]any{"session_token": e.newSession(nil), "email": email, "password": pw}
+}
+
+// TestLoginBackoffAndLockout: security.md §4 with the counters and the
+// unlock time in the database (quirks #29, #30).
+func TestLoginBackoffAndLockout(t *testing.T) {
+	identitytest.Each(t, func(t *testing.T, db identitytest.DB) {
+		e := newEnv(t, db, withLockout(3, time.Hour))
+		// Failures 1..3 are answered normally, each after a longer wait.
+		var took []time.Duration
+		for i := range 3 {
+			body := loginBody(e, adminEmail, "wrong password")
+			start := time.Now()
+			r := e.do("user-login", body)
+			took = append(took, time.Since(start))
+			expect(t, r, false, "user does not exist or password doesn't match")
+			want := time.Duration(float64(40*time.Millisecond) * pow15(i))
+			if took[i] < want {
+				t.Fatalf("failure %d answered after %v, want at least %v", i+1, took[i], want)
+			}
+		}
+		// Failure 4 locks the user and replaces the reply.
+		r := e.do("user-login", loginBody(e, adminEmail, "wrong password"))
+		if r.Success || r.Reason() != "" || len(r.Messages) != 1 || r.Messages[0] != "Your user account has been locked after repeated login failures. Try again in an hour or contact the server admins." {
+			t.Fatalf("lock-out reply %+v", r)
+		}
+		if v, ok := r.Response["user_id"]; !ok || v != nil {
+			t.Fatalf("user_id %v", r.Response["user_id"])
+		}
+		// Locked: the right password does not help.
+		expect(t, e.do("user-login", loginBody(e, adminEmail, adminPassword)), false, "")
+		u, err := e.store.UserByID(context.Background(), 1)
+		if err != nil || u.UserRole != "locked" || u.IsActive {
+			t.Fatalf("user 1 after lock-out: %+v %v", u, err)
+		}
+		// The unlock time is in the database: a fresh server (a restart, or
+		// another instance) sees it. Let it expire and log in there.
+		e.sql("UPDATE lockouts SET unlock_at = ?", time.Now().UTC().Add(-time.Second))
+		e2 := newEnvOnStore(t, e, withLockout(3, time.Hour))
+		r = e2.do("user-login", loginBody(e2, adminEmail, adminPassword))
+		expect(t, r, true, "", "Login successful.")
+		if str(r, "user_role") != "superuser" {
+			t.Fatalf("role after unlock %q", str(r, "user_role"))
+		}
+		// A success reset the count: the next failure is answered normally.
+		expect(t, e2.do("user-login", loginBody(e2, adminEmail, "wrong password")), false, "user does not exist or password doesn't match")
+		// Unknown e-mails back off too, and lock nobody.
+		for range 4 {
+			e.do("user-passcheck-nosession", map[string]any{"email": "ghost@example.org", "password": "x"})
+		}
+		r = e.do("user-passcheck-nosession", map[string]any{"email": "ghost@example.org", "password": "x"})
+		if r.Success || len(r.Messages) != 1 || r.Messages[0][:30] != "Your user account has been loc" {
+			t.Fatalf("unknown e-mail reply %+v", r)
+		}
+	})
+}
+
+func pow15(i int) float64 {
+	f := 1.0
+	for range i {
+		f *= 1.5
+	}
+	return f
+}
+
+// newEnvOnStore starts a second server on the same database.
+func newEnvOnStore(t *testing.T, e *testEnv, opts ...envOption) *testEnv {
+	t.Helper()
+	return newEnv(t, e.db, opts...)
+}
+
+func asStatus(err error, target **client.StatusError) bool { return errors.As(err, target) }
+
+// TestRateLimits: the policy's buckets enforced with 429 and Retry-After.
+func TestRateLimits(t *testing.T) {
+	e := newEnv(t, identitytest.SQLite(t), withOptions(func(o *api.Options) {
+		l, err := limiter.NewLocal(1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Limiter = l
+	}))
+	ok, limited := 0, 0
+	var retry string
+	for range 8 {
+		_, err := e.c.Do(context.Background(), "user-new", map[string]any{"full_name": "X", "email": "not-an-email", "password": "x"})
+		var se *client.StatusError
+		switch {
+		case err == nil:
+			ok++
+		case asStatus(err, &se) && se.Code == http.StatusTooManyRequests:
+			limited++
+			retry = se.RetryAfter
+		default:
+			t.Fatal(err)
+		}
+	}
+	// user-new: 5 per minute from one address (security.md §5.1).
+	if ok != 5 || limited != 3 {
+		t.Fatalf("%d admitted, %d limited; want 5 and 3", ok, limited)
+	}
+	if n, err := strconv.Atoi(retry); err != nil || n < 1 || n > 60 {
+		t.Fatalf("Retry-After %q", retry)
+	}
+	// Another address has its own budget.
+	c2, _ := client.New(e.url, testSecret, client.WithClientIP("198.51.100.2"))
+	if _, err := c2.Do(context.Background(), "user-new", map[string]any{"full_name": "X", "email": "not-an-email", "password": "x"}); err != nil {
+		t.Fatalf("other address: %v", err)
+	}
+	// An e-mail request type without an e-mail is refused outright.
+	_, err := e.c.Do(context.Background(), "user-lookup-email", map[string]any{})
+	var se *client.StatusError
+	if !asStatus(err, &se) || se.Code != http.StatusTooManyRequests {
+		t.Fatalf("e-mail type without e-mail: %v", err)
+	}
+}
+
+// TestReplayGuard: with a request TTL, an old token is refused and an
+// identical token is accepted once.
+func TestReplayGuard(t *testing.T) {
+	e := newEnv(t, identitytest.SQLite(t), withOptions(func(o *api.Options) {
+		o.RequestTTL = 2 * time.Second
+		o.Replay = limiter.NewLocalReplay(1000, 2*time.Second)
+	}))
+	body := seal(t, testSecret, `{"request": "session-exists", "body": {"session_token": "x"}, "reqid": 7, "client_ipaddr": "1.2.3.4"}`)
+	for i, want := range []int{200, 401, 401} {
+		code, _, _ := rawPost(t, "POST", e.url+"/", body, "")
+		if code != want {
+			t.Fatalf("send %d: HTTP %d, want %d", i+1, code, want)
+		}
+	}
+	// The same request sealed again is a new token: accepted.
+	if code, _, _ := rawPost(t, "POST", e.url+"/", seal(t, testSecret, `{"request": "session-exists", "body": {"session_token": "x"}, "reqid": 7, "client_ipaddr": "1.2.3.4"}`), ""); code != 200 {
+		t.Fatalf("fresh token: %d", code)
+	}
+	// An expired token is refused.
+	old := seal(t, testSecret, `{"request": "session-exists", "body": {"session_token": "x"}, "reqid": 8, "client_ipaddr": "1.2.3.4"}`)
+	time.Sleep(3100 * time.Millisecond)
+	if code, _, _ := rawPost(t, "POST", e.url+"/", old, ""); code != 401 {
+		t.Fatalf("expired token: %d", code)
+	}
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/authnzrv/authnzrv/config"
+	"github.com/authnzrv/authnzrv/engine/limiter"
+)
+
+// sharedState holds the rate limiter and the replay guard: in process, or
+// in Redis when --redis is set so that every instance shares them.
+type sharedState struct {
+	limiter limiter.Limiter
+	replay  limiter.ReplayGuard
+	close   func()
+}
+
+func newSharedState(cfg *config.Config) (*sharedState, error) {
+	ttl := time.Duration(cfg.RequestTTL) * time.Second
+	if cfg.Redis == "" {
+		l, err := limiter.NewLocal(100_000)
+		if err != nil {
+			return nil, err
+		}
+		st := &sharedState{limiter: l, close: func() {}}
+		if ttl > 0 {
+			st.replay = limiter.NewLocalReplay(1_000_000, ttl)
+		}
+		return st, nil
+	}
+	opt, err := redis.ParseURL(cfg.Redis)
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
+	c := redis.NewClient(opt)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("redis: %s does not answer: %w", opt.Addr, err)
+	}
+	failOpen := cfg.RedisFailure == "open"
+	st := &sharedState{limiter: limiter.NewRedis(c, "authnzrv:rl:", failOpen), close: func() { c.Close() }}
+	if ttl > 0 {
+		st.replay = limiter.NewRedisReplay(c, "authnzrv:replay:", ttl, failOpen)
+	}
+	return st, nil
+}
