@@ -148,7 +148,10 @@ func (s *Server) permitted(ctx context.Context, rc *reqCtx, requester int64, rol
 	if err != nil || !ok {
 		return false, err
 	}
-	return s.deps.Store.AllActive(ctx, []int64{requester, owner})
+	if owner == requester {
+		return true, nil // just checked: active
+	}
+	return s.deps.Store.AllActive(ctx, []int64{owner})
 }
 
 // apikeyNew is apikey-new (actions.md §7.1): a key bound to a live session.

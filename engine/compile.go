@@ -78,30 +78,15 @@ func Compile(m *Model, source string) *Compiled {
 		fmt.Fprintf(&b, "package %s\n\n", pkg)
 	}
 	header("authnzrv.access", "Access decisions: the model's grants as indexed facts, then permissions.md §3.")
-	fmt.Fprintf(&b, "roles := %s\n\nitems := %s\n", set(sortedKeys(m.RolePolicy)), set(sortedKeys(m.ItemPolicy)))
-	for _, item := range sortedKeys(m.ItemPolicy) {
-		rule := m.ItemPolicy[item]
-		for _, r := range sortedUnique(rule.InvalidRoles) {
-			fmt.Fprintf(&b, "\ninvalid_role if {\n\tinput.target_name == %s\n\tinput.role == %s\n}\n", quote(item), quote(r))
+	fmt.Fprintf(&b, "roles := %s\n", set(sortedKeys(m.RolePolicy)))
+	// One rule per granted (role, item, visibility, action, ownership): the
+	// body is equality tests on input fields, which OPA's rule index uses to
+	// pick the rule that can match.
+	grant := func(role, item, vis string, actions []string, ownership string) {
+		for _, a := range actions {
+			fmt.Fprintf(&b, "\ngrant if {\n\tinput.role == %s\n\tinput.target_name == %s\n\tinput.target_visibility == %s\n\tinput.action == %s\n\t%s\n}\n",
+				quote(role), quote(item), quote(vis), quote(a), ownership)
 		}
-		for _, v := range sortedUnique(rule.ValidVisibilities) {
-			fmt.Fprintf(&b, "\nvalid_visibility if {\n\tinput.target_name == %s\n\tinput.target_visibility == %s\n}\n", quote(item), quote(v))
-		}
-	}
-	for _, role := range sortedKeys(m.RolePolicy) {
-		for _, item := range sortedUnique(m.RolePolicy[role].CanOwnItems) {
-			if _, ok := m.ItemPolicy[item]; ok {
-				fmt.Fprintf(&b, "\ncan_own if {\n\tinput.role == %s\n\tinput.target_name == %s\n}\n", quote(role), quote(item))
-			}
-		}
-	}
-	b.WriteString("\ndefault owned_actions := set()\n\ndefault other_actions := set()\n")
-	grant := func(name, role, item, vis string, actions []string) {
-		if len(actions) == 0 {
-			return
-		}
-		fmt.Fprintf(&b, "\n%s := %s if {\n\tinput.role == %s\n\tinput.target_name == %s\n\tinput.target_visibility == %s\n}\n",
-			name, set(actions), quote(role), quote(item), quote(vis))
 	}
 	for _, role := range sortedKeys(m.RolePolicy) {
 		rr := m.RolePolicy[role]
@@ -112,9 +97,9 @@ func Compile(m *Model, source string) *Compiled {
 			}
 			for _, vis := range sortedUnique(ir.ValidVisibilities) {
 				if slices.Contains(rr.CanOwnItems, item) {
-					grant("owned_actions", role, item, vis, intersect(rr.AllowedActionsForOwned, ir.ValidRoleActions))
+					grant(role, item, vis, intersect(rr.AllowedActionsForOwned, ir.ValidRoleActions), "owned")
 				}
-				grant("other_actions", role, item, vis, intersect(rr.AllowedActionsForOther[vis], ir.ValidRoleActions))
+				grant(role, item, vis, intersect(rr.AllowedActionsForOther[vis], ir.ValidRoleActions), "not owned")
 			}
 		}
 	}
@@ -134,7 +119,13 @@ func Compile(m *Model, source string) *Compiled {
 			if !ok {
 				continue // Validate refuses such models
 			}
-			fact := fmt.Sprintf(`{"type": %s, "kind": %s, "operator": %s, "limit": %s}`, quote(l.Type), quote(lt.Type), quote(lt.Operator), l.Limit.String())
+			cmp := l.Limit.String()
+			if lt.Type == "int" {
+				if f, err := l.Limit.Float64(); err == nil {
+					cmp = strconv.FormatInt(int64(f), 10) // Python int(): toward zero
+				}
+			}
+			fact := fmt.Sprintf(`{"type": %s, "kind": %s, "operator": %s, "limit": %s, "cmp": %s}`, quote(l.Type), quote(lt.Type), quote(lt.Operator), l.Limit.String(), cmp)
 			fmt.Fprintf(&b, "\nrule := %s if {\n\tinput.role == %s\n\tinput.limit_name == %s\n}\n", fact, quote(role), quote(name))
 		}
 	}
@@ -235,7 +226,7 @@ test_decision_table if {
 
 test_unknown_role_reason if {
 	d := access.decision with input as {"user_id": 1, "role": "nobody-role", "action": "view", "target_name": "x", "target_owner": 1, "target_visibility": "public", "target_sharedwith": ""}
-	d.reason == "deny: unknown role 'nobody-role'"
+	d.reason == "unknown role"
 }
 `)
 	return b.String()

@@ -22,17 +22,20 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/authnzrv/authnzrv/engine/limiter"
 	"github.com/authnzrv/authnzrv/policies"
@@ -83,11 +86,15 @@ type Options struct {
 	RateLimits map[string]int
 	// Logger receives reload messages.
 	Logger *slog.Logger
+	// NoDecisionCache turns off the cache of recent access decisions
+	// (benchmarks of the evaluation itself).
+	NoDecisionCache bool
 }
 
 // Queries the server prepares.
 const (
-	accessQuery = "data.authnzrv.access.decision"
+	accessQuery = "data.authnzrv.access.allowed"
+	denyQuery   = "data.authnzrv.access.deny_reason"
 	limitsQuery = "data.authnzrv.limits.decision"
 	rateQuery   = "data.authnzrv.ratelimit.decision"
 )
@@ -97,6 +104,7 @@ type revision struct {
 	id     string
 	model  *Model
 	access rego.PreparedEvalQuery
+	deny   rego.PreparedEvalQuery
 	limits rego.PreparedEvalQuery
 	rate   rego.PreparedEvalQuery
 }
@@ -107,11 +115,24 @@ type Engine struct {
 	log    *slog.Logger
 	cur    atomic.Pointer[revision]
 	reload sync.Mutex
+	// cache holds recent access decisions by revision and input (a
+	// decision depends on nothing else, design.md §2).
+	cache *lru.Cache[string, Decision]
+	// rates caches rate-limit decisions the same way.
+	rates *lru.Cache[string, limiter.Decision]
 }
 
 // New loads, compiles and tests the policies.
 func New(ctx context.Context, o Options) (*Engine, error) {
-	e := &Engine{o: o, log: o.Logger}
+	cache, err := lru.New[string, Decision](16384)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	rates, err := lru.New[string, limiter.Decision](16384)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	e := &Engine{o: o, log: o.Logger, cache: cache, rates: rates}
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -252,6 +273,9 @@ func (e *Engine) build(ctx context.Context) (*revision, error) {
 	if r.access, err = prepare(accessQuery); err != nil {
 		return nil, err
 	}
+	if r.deny, err = prepare(denyQuery); err != nil {
+		return nil, err
+	}
 	if r.limits, err = prepare(limitsQuery); err != nil {
 		return nil, err
 	}
@@ -323,16 +347,30 @@ func digest(srcs []source, model []byte, rates map[string]int) string {
 
 var noMetrics = rego.EvalMetrics(metrics.NoOp())
 
-// eval runs a prepared query and returns its single value.
-func eval(ctx context.Context, pq rego.PreparedEvalQuery, input ast.Value) (map[string]any, error) {
-	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input), noMetrics)
+// neverCancel spares each evaluation the goroutine that watches its
+// context: decisions are short and the request's own deadline bounds the
+// whole request.
+var neverCancel = rego.EvalExternalCancel(topdown.NewCancel())
+
+// evalValue runs a prepared query and returns its single value.
+func evalValue(ctx context.Context, pq rego.PreparedEvalQuery, input ast.Value) (any, error) {
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input), noMetrics, neverCancel)
 	if err != nil {
 		return nil, fmt.Errorf("engine: eval: %w", err)
 	}
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
 		return nil, errors.New("engine: the policy gave no decision")
 	}
-	v, ok := rs[0].Expressions[0].Value.(map[string]any)
+	return rs[0].Expressions[0].Value, nil
+}
+
+// eval runs a prepared query whose value is an object.
+func eval(ctx context.Context, pq rego.PreparedEvalQuery, input ast.Value) (map[string]any, error) {
+	x, err := evalValue(ctx, pq, input)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := x.(map[string]any)
 	if !ok {
 		return nil, errors.New("engine: the policy's decision is not an object")
 	}
@@ -346,7 +384,17 @@ func decision(v map[string]any) Decision {
 }
 
 func accessObject(in AccessInput) ast.Value {
+	ids, _, err := ParseSharedWith(in.TargetSharedWith)
+	idTerms := make([]*ast.Term, len(ids))
+	for i, id := range ids {
+		idTerms[i] = ast.IntNumberTerm(int(id))
+	}
+	shared := ast.NewObject(
+		[2]*ast.Term{ast.StringTerm("malformed"), ast.BooleanTerm(err != nil)},
+		[2]*ast.Term{ast.StringTerm("ids"), ast.ArrayTerm(idTerms...)},
+	)
 	return ast.NewObject(
+		[2]*ast.Term{ast.StringTerm("shared"), ast.NewTerm(shared)},
 		[2]*ast.Term{ast.StringTerm("user_id"), ast.IntNumberTerm(int(in.UserID))},
 		[2]*ast.Term{ast.StringTerm("role"), ast.StringTerm(in.Role)},
 		[2]*ast.Term{ast.StringTerm("action"), ast.StringTerm(in.Action)},
@@ -360,12 +408,42 @@ func accessObject(in AccessInput) ast.Value {
 // Access decides a user-check-access question. An unknown role is
 // ErrUnknownRole (with the deny decision).
 func (e *Engine) Access(ctx context.Context, in AccessInput) (Decision, error) {
-	v, err := eval(ctx, e.cur.Load().access, accessObject(in))
+	r := e.cur.Load()
+	key := strings.Join([]string{r.id, strconv.FormatInt(in.UserID, 10), in.Role, in.Action, in.TargetName,
+		strconv.FormatInt(in.TargetOwner, 10), in.TargetVisibility, in.TargetSharedWith}, "\x00")
+	if e.o.NoDecisionCache {
+		return e.access(ctx, r, in)
+	}
+	if d, ok := e.cache.Get(key); ok {
+		if d.Reason == "unknown role" {
+			return d, fmt.Errorf("%w %q", ErrUnknownRole, in.Role)
+		}
+		return d, nil
+	}
+	d, err := e.access(ctx, r, in)
+	if err == nil || errors.Is(err, ErrUnknownRole) {
+		e.cache.Add(key, d)
+	}
+	return d, err
+}
+
+// access evaluates an access decision.
+func (e *Engine) access(ctx context.Context, r *revision, in AccessInput) (Decision, error) {
+	obj := accessObject(in)
+	v, err := evalValue(ctx, r.access, obj)
 	if err != nil {
 		return Decision{}, err
 	}
-	d := decision(v)
-	if strings.HasPrefix(d.Reason, "deny: unknown role") {
+	if allowed, _ := v.(bool); allowed {
+		return Decision{Allowed: true, Reason: "granted"}, nil
+	}
+	v, err = evalValue(ctx, r.deny, obj)
+	if err != nil {
+		return Decision{}, err
+	}
+	reason, _ := v.(string)
+	d := Decision{Reason: reason}
+	if d.Reason == "unknown role" {
 		return d, fmt.Errorf("%w %q", ErrUnknownRole, in.Role)
 	}
 	return d, nil
@@ -389,6 +467,7 @@ func (e *Engine) Limit(ctx context.Context, in LimitInput) (Decision, error) {
 		[2]*ast.Term{ast.StringTerm("role"), ast.StringTerm(in.Role)},
 		[2]*ast.Term{ast.StringTerm("limit_name"), ast.StringTerm(in.LimitName)},
 		[2]*ast.Term{ast.StringTerm("value"), ast.NewTerm(value)},
+		[2]*ast.Term{ast.StringTerm("cast"), ast.NewTerm(casts(val))},
 	)
 	v, err := eval(ctx, e.cur.Load().limits, obj)
 	if err != nil {
@@ -406,6 +485,22 @@ func (e *Engine) Limit(ctx context.Context, in LimitInput) (Decision, error) {
 
 // RateLimits asks the rate-limit policy which buckets a request draws from.
 func (e *Engine) RateLimits(ctx context.Context, req limiter.Request) (limiter.Decision, error) {
+	r := e.cur.Load()
+	if e.o.NoDecisionCache {
+		return e.rateLimits(ctx, r, req)
+	}
+	key := strings.Join([]string{r.id, req.Type, req.ClientIP, req.Email, strconv.FormatInt(req.UserID, 10), req.Session, req.APIKey}, "\x00")
+	if d, ok := e.rates.Get(key); ok {
+		return d, nil
+	}
+	d, err := e.rateLimits(ctx, r, req)
+	if err == nil {
+		e.rates.Add(key, d)
+	}
+	return d, err
+}
+
+func (e *Engine) rateLimits(ctx context.Context, r *revision, req limiter.Request) (limiter.Decision, error) {
 	obj := ast.NewObject(
 		[2]*ast.Term{ast.StringTerm("request"), ast.StringTerm(req.Type)},
 		[2]*ast.Term{ast.StringTerm("client_ip"), ast.StringTerm(req.ClientIP)},
@@ -414,7 +509,7 @@ func (e *Engine) RateLimits(ctx context.Context, req limiter.Request) (limiter.D
 		[2]*ast.Term{ast.StringTerm("session"), ast.StringTerm(req.Session)},
 		[2]*ast.Term{ast.StringTerm("apikey"), ast.StringTerm(req.APIKey)},
 	)
-	v, err := eval(ctx, e.cur.Load().rate, obj)
+	v, err := eval(ctx, r.rate, obj)
 	if err != nil {
 		return limiter.Decision{}, err
 	}

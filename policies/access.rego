@@ -99,28 +99,23 @@ allowed if {
 	gate
 }
 
-ownership := "own" if owned
-
-else := "other"
-
-decision := {
-	"allowed": true,
-	"reason": sprintf("allow: role '%s' may '%s' %s '%s' (%s)", [input.role, input.action, ownership, input.target_name, input.target_visibility]),
-} if {
+# The decision names the rule that decided; the engine adds the request's
+# details to it.
+decision := {"allowed": true, "reason": "granted"} if {
 	allowed
 } else := {"allowed": false, "reason": deny_reason}
 
-deny_reason := sprintf("deny: unknown role '%s'", [input.role]) if {
+deny_reason := "unknown role" if {
 	not role_rule
-} else := sprintf("deny: unknown item '%s'", [input.target_name]) if {
+} else := "unknown item" if {
 	not item_rule
-} else := sprintf("deny: role '%s' is invalid for '%s'", [input.role, input.target_name]) if {
+} else := "role invalid for item" if {
 	input.role in item_rule.invalid_roles
-} else := sprintf("deny: visibility '%s' is not valid for '%s'", [input.target_visibility, input.target_name]) if {
+} else := "visibility not valid for item" if {
 	not input.target_visibility in item_rule.valid_visibilities
-} else := sprintf("deny: role '%s' cannot own '%s'", [input.role, input.target_name]) if {
+} else := "role cannot own item" if {
 	owned
 	not can_own
-} else := sprintf("deny: '%s' is not granted to role '%s' on %s '%s' (%s)", [input.action, input.role, ownership, input.target_name, input.target_visibility]) if {
+} else := "action not granted" if {
 	not input.action in perms
-} else := sprintf("deny: '%s' visibility gate closed for user %v", [input.target_visibility, input.user_id])
+} else := "visibility gate closed"

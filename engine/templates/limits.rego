@@ -38,14 +38,21 @@ cast(v) := to_int(v) if rule.kind == "int"
 
 cast(v) := to_float(v) if rule.kind == "float"
 
+# value is value_to_check cast to the limit's kind. The engine passes the
+# casts pre-computed (input.cast, the same Python rules); for other callers
+# they are computed here.
+value := input.cast[rule.kind] if {
+	input.cast
+} else := cast(input.value)
+
 passes if {
 	rule.operator == "gt"
-	cast(input.value) > cast(rule.limit)
+	value > rule.cmp
 }
 
 passes if {
 	rule.operator == "lt"
-	cast(input.value) < cast(rule.limit)
+	value < rule.cmp
 }
 
 decision := {"allowed": false, "reason": sprintf("deny: unknown role '%s'", [input.role]), "error": "unknown_role"} if {

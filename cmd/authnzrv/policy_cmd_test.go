@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run executes the policy command in process.
+func runPolicy(t *testing.T, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	cmd := newRootCmd()
+	var out, errOut bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetIn(strings.NewReader(stdin))
+	cmd.SetArgs(append([]string{"policy"}, args...))
+	err := cmd.Execute()
+	return out.String(), errOut.String(), err
+}
+
+func TestPolicyImportThenTest(t *testing.T) {
+	for _, model := range []string{"default-permissions-model.json", "custom-permissions-model.json"} {
+		t.Run(model, func(t *testing.T) {
+			dir := t.TempDir()
+			out, _, err := runPolicy(t, "", "import", filepath.Join("..", "..", "testdata", "permissions", model), "-o", dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range []string{"access.rego", "access_test.rego", "limits.rego", "limits_test.rego"} {
+				if !strings.Contains(out, filepath.Join(dir, f)) {
+					t.Fatalf("%s not written: %s", f, out)
+				}
+			}
+			// The generated tests pin the decision table and pass.
+			out, _, err = runPolicy(t, "", "test", dir, "--threshold", "90")
+			if err != nil || !strings.Contains(out, "0 failed") {
+				t.Fatalf("policy test: %v\n%s", err, out)
+			}
+			// A decision changed by hand is caught by the generated tests.
+			src, _ := os.ReadFile(filepath.Join(dir, "access.rego"))
+			broken := strings.Replace(string(src), `gate if input.role in {"superuser", "staff"}`, `gate if input.role in {"superuser"}`, 1)
+			os.WriteFile(filepath.Join(dir, "access.rego"), []byte(broken), 0o644)
+			if out, _, err = runPolicy(t, "", "test", dir); err == nil || !strings.Contains(out, "test_decision_table") {
+				t.Fatalf("broken policy passed: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
+func TestPolicyImportRejects(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"roles": ["superuser", "anonymous", "locked"], "items": ["x"], "actions": ["view"], "visibilities": ["public"],
+		"limits": {"max": {"type": "int"}},
+		"item_policy": {"x": {"valid_role_actions": ["fly"], "valid_visibilities": ["public"], "invalid_roles": []}},
+		"role_policy": {"wizard": {"can_own_items": [], "allowed_actions_for_owned": [], "allowed_actions_for_other": {}}}}`), 0o600)
+	_, stderr, err := runPolicy(t, "", "import", bad, "-o", filepath.Join(dir, "out"))
+	if err == nil {
+		t.Fatal("bad model imported")
+	}
+	for _, want := range []string{"limits.max: limit type without operator", `item_policy.x.valid_role_actions[0]: action "fly" not in actions`, "role_policy.wizard: unknown role"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestPolicyTestBuiltins(t *testing.T) {
+	out, _, err := runPolicy(t, "", "test", filepath.Join("..", "..", "policies"))
+	if err != nil || !strings.Contains(out, "0 failed") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
+func TestPolicyEval(t *testing.T) {
+	out, _, err := runPolicy(t, "", "eval", "--user-id", "2", "--role", "authenticated", "--action", "view",
+		"--target-name", "dataset", "--target-owner", "1", "--visibility", "shared", "--shared-with", "2,5,6")
+	if err != nil || !strings.Contains(out, `"allowed":true`) {
+		t.Fatalf("%v %s", err, out)
+	}
+	batch := strings.Join([]string{
+		`{"user_id": 2, "user_role": "staff", "action": "view", "target_name": "collection", "target_owner": 1, "target_visibility": "private", "target_sharedwith": ""}`,
+		`{"user_role": "superuser", "limit_name": "max_requests", "value_to_check": 100}`,
+		`{"user_role": "locked", "limit_name": "max_requests", "value_to_check": 0}`,
+		`{"user_id": 1, "user_role": "wizard", "action": "view", "target_name": "dataset", "target_owner": 1, "target_visibility": "public", "target_sharedwith": ""}`,
+		`not json`,
+	}, "\n")
+	out, _, err = runPolicy(t, batch, "eval", "--batch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	want := []bool{false, true, false, false, false}
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines: %s", len(lines), out)
+	}
+	for i, l := range lines {
+		var r struct {
+			Allowed bool
+			Reason  string
+			Error   string
+		}
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Allowed != want[i] || (r.Reason == "" && r.Error == "") {
+			t.Errorf("line %d: %s", i+1, l)
+		}
+	}
+	if !strings.Contains(lines[3], "unknown role") || !strings.Contains(lines[4], "not a JSON object") {
+		t.Fatalf("errors not reported: %s", out)
+	}
+	// The custom model applies as for the server.
+	out, _, err = runPolicy(t, "", "eval", "--permissions", filepath.Join("..", "..", "testdata", "permissions", "custom-permissions-model.json"),
+		"--input", `{"user_id": 4, "user_role": "member", "action": "write", "target_name": "document", "target_owner": 4, "target_visibility": "private", "target_sharedwith": ""}`)
+	if err != nil || !strings.Contains(out, `"allowed":true`) {
+		t.Fatalf("custom model: %v %s", err, out)
+	}
+}
