@@ -3,33 +3,14 @@
 
 owned if input.user_id == input.target_owner
 
-# The visibility and sharing gate; superuser and staff bypass it by name.
-default gate := false
-
-gate if input.role in {"superuser", "staff"}
-
-gate if input.target_visibility in {"public", "unlisted"}
-
-gate if {
-	input.target_visibility == "private"
-	owned
-}
-
-gate if {
-	input.target_visibility == "shared"
-	owned
-	not shared.malformed
-}
-
-gate if {
-	input.target_visibility == "shared"
+# A shared item's list names the requester, or user 2 (shared with
+# anonymous means shared with everyone).
+shared_with_requester if {
 	not shared.malformed
 	input.user_id in shared.ids
 }
 
-# Shared with user 2 (anonymous) means shared with everyone.
-gate if {
-	input.target_visibility == "shared"
+shared_with_requester if {
 	not shared.malformed
 	2 in shared.ids
 }
@@ -49,11 +30,6 @@ shared := input.shared if {
 } else := {"malformed": false, "ids": [to_number(trim_prefix(replace(trim_space(piece), "_", ""), "+")) |
 	some piece in split(input.target_sharedwith, ",")
 ]}
-
-allowed if {
-	grant
-	gate
-}
 
 # The decision names the rule that decided: "granted", or for a denial an
 # unknown role, the visibility gate, or no grant for this role, item,
