@@ -1,0 +1,22 @@
+# Multi-stage build: a static authnzrv binary on a distroless, non-root base.
+#   docker build -t authnzrv .
+#   docker run -p 13431:13431 -v authnzrv-base:/home/authnzrv/basedir authnzrv
+FROM golang:1.26 AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/authnzrv ./cmd/authnzrv
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/authnzrv /usr/local/bin/authnzrv
+USER nonroot:nonroot
+WORKDIR /home/authnzrv/basedir
+VOLUME /home/authnzrv/basedir
+EXPOSE 13431
+ENV AUTHNZERVER_LISTEN=0.0.0.0 \
+    AUTHNZERVER_BASEDIR=/home/authnzrv/basedir
+# With no configuration: set up the base directory (generated key, salt,
+# SQLite database, superuser credentials file) and serve.
+ENTRYPOINT ["/usr/local/bin/authnzrv"]
+CMD ["--autosetup", "--basedir", "/home/authnzrv/basedir"]
