@@ -19,4 +19,4 @@ ENV AUTHNZERVER_LISTEN=0.0.0.0 \
 # With no configuration: set up the base directory (generated key, salt,
 # SQLite database, superuser credentials file) and serve.
 ENTRYPOINT ["/usr/local/bin/authnzrv"]
-CMD ["--autosetup", "--basedir", "/home/authnzrv/basedir"]
+CMD ["--autosetup", "--basedir", "/home/authnzrv/basedir", "--listen", "0.0.0.0"]
