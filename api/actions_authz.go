@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/authnzrv/authnzrv/engine"
 	"github.com/authnzrv/authnzrv/identity"
@@ -58,7 +59,9 @@ func (s *Server) decideAccess(ctx context.Context, in engine.AccessInput) (engin
 	if s.deps.Engine == nil {
 		return engine.Decision{}, nil, errors.New("no policy engine")
 	}
+	start := time.Now()
 	d, err := s.deps.Engine.Access(ctx, in)
+	s.opts.Metrics.decision("access", d.Allowed, err, time.Since(start))
 	if err != nil {
 		return d, nil, err
 	}
@@ -93,7 +96,9 @@ func (s *Server) userCheckLimit(ctx context.Context, rc *reqCtx, a args) (Result
 	if s.deps.Engine == nil {
 		return failure("exception when checking the DB", "Could not validate limit rule for the requested item."), nil
 	}
+	start := time.Now()
 	d, err := s.deps.Engine.Limit(ctx, in)
+	s.opts.Metrics.decision("limit", d.Allowed, err, time.Since(start))
 	if err != nil {
 		rc.log.Info("limit check failed", "error", err, "role", in.Role)
 		return failure("exception when checking the DB", "Could not validate limit rule for the requested item."), nil

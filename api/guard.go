@@ -87,23 +87,29 @@ func (s *Server) rateLimited(ctx context.Context, log interface {
 	if s.deps.Rates == nil || s.opts.Limiter == nil {
 		return false, 0
 	}
+	start := time.Now()
 	d, err := s.deps.Rates.RateLimits(ctx, req)
+	s.opts.Metrics.decision("ratelimit", d.Refuse == "", err, time.Since(start))
 	if err != nil {
 		log.Warn("rate-limit policy failed; request admitted", "error", err)
 		return false, 0
 	}
 	if d.Refuse != "" {
+		s.opts.Metrics.limit("refused")
 		log.Info("request refused by the rate-limit policy", "reason", d.Refuse)
 		return true, 3 * time.Minute
 	}
 	res, err := s.opts.Limiter.Allow(ctx, d.Buckets)
 	if err != nil {
+		s.opts.Metrics.limit("error")
 		log.Warn("rate limiter unavailable", "error", err, "admitted", res.Allowed)
 	}
 	if !res.Allowed {
+		s.opts.Metrics.limit("limited")
 		log.Info("rate limit exceeded", "bucket_kind", bucketKind(res.Bucket), "retry_after", res.RetryAfter)
 		return true, res.RetryAfter
 	}
+	s.opts.Metrics.limit("admitted")
 	return false, 0
 }
 

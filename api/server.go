@@ -79,6 +79,8 @@ type Options struct {
 	Replay limiter.ReplayGuard
 	// Lockout is the failed-login back-off and lock-out.
 	Lockout Lockout
+	// Metrics, when set, are served on GET /metrics and updated.
+	Metrics *Metrics
 }
 
 // Deps are the services a Server composes.
@@ -217,6 +219,9 @@ func (s *Server) router() *echo.Echo {
 	e.Pre(s.hostFilter)
 	e.POST("/", s.serveAPI)
 	e.GET("/health", s.serveHealth)
+	if s.opts.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(s.opts.Metrics.Handler()))
+	}
 	if s.opts.DebugMode {
 		e.POST("/echo", s.serveEcho)
 	}
@@ -247,7 +252,7 @@ func (s *Server) hostFilter(next echo.HandlerFunc) echo.HandlerFunc {
 			if method != http.MethodPost {
 				return writePlain(c, http.StatusMethodNotAllowed)
 			}
-		case "/health":
+		case "/health", "/metrics":
 			if method != http.MethodGet {
 				return writePlain(c, http.StatusMethodNotAllowed)
 			}
@@ -276,6 +281,22 @@ func (s *Server) readBody(c echo.Context) ([]byte, int) {
 
 // serveAPI is POST /: the processing pipeline of protocol.md §6.
 func (s *Server) serveAPI(c echo.Context) error {
+	if s.opts.Metrics == nil {
+		return s.serveAPIInner(c)
+	}
+	start := time.Now()
+	err := s.serveAPIInner(c)
+	request, _ := c.Get("request").(string)
+	outcome, _ := c.Get("outcome").(string)
+	if outcome == "" {
+		outcome = fmt.Sprintf("http_%d", c.Response().Status)
+	}
+	s.opts.Metrics.request(requestLabel(request), outcome, time.Since(start))
+	return err
+}
+
+// serveAPIInner is the pipeline; it leaves "request" and "outcome" in c.
+func (s *Server) serveAPIInner(c echo.Context) error {
 	body, code := s.readBody(c)
 	if code != 0 {
 		return writePlain(c, code)
@@ -295,6 +316,7 @@ func (s *Server) serveAPI(c echo.Context) error {
 		return writePlain(c, http.StatusBadRequest)
 	}
 	ctx := c.Request().Context()
+	c.Set("request", env.Request)
 	log := s.log.With("reqid", string(env.ReqID), "request", env.Request)
 	if s.replayed(ctx, log, token) {
 		log.Warn("replayed request token refused")
@@ -330,6 +352,11 @@ func (s *Server) serveAPI(c echo.Context) error {
 			log.Info("request could not be processed", "error", err)
 			return writePlain(c, http.StatusBadRequest)
 		}
+	}
+	if ok, _ := res["success"].(bool); ok {
+		c.Set("outcome", "success")
+	} else {
+		c.Set("outcome", "failure")
 	}
 	return s.reply(c, env.ReqID, res)
 }

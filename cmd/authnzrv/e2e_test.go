@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -163,6 +164,20 @@ func TestStartsFromEnvironment(t *testing.T) {
 		r, err := c.Do(context.Background(), "user-passcheck-nosession", map[string]any{"email": "boss@example.org", "password": "the boss password 1!"})
 		if err != nil || !r.Success {
 			t.Fatalf("passcheck: %v %+v", err, r)
+		}
+		// Prometheus metrics of the running binary.
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		metrics, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{`authnzrv_password_hash_seconds_count{op="verify"}`, `authnzrv_policy_revision_info{revision=`,
+			`go_sql_open_connections{db_name="authnzrv"}`, `authnzrv_ratelimit_total{result="admitted"}`,
+			`authnzrv_requests_total{outcome="success",request="user-passcheck-nosession"} 1`} {
+			if !strings.Contains(string(metrics), want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
 		}
 		cmd.Process.Signal(syscall.SIGTERM)
 		if err := cmd.Wait(); err != nil {

@@ -127,7 +127,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 	if err != nil {
 		return nil, err
 	}
-	hasher, err := password.NewHasher(password.Options{Params: params, MemoryBudget: uint64(cfg.HashBudget) * 1024})
+	var metrics *api.Metrics
+	if cfg.Metrics {
+		metrics = api.NewMetrics()
+	}
+	hasher, err := password.NewHasher(password.Options{Params: params, MemoryBudget: uint64(cfg.HashBudget) * 1024, Observe: metrics.ObserveHash})
 	if err != nil {
 		return nil, fmt.Errorf("password hasher: %w", err)
 	}
@@ -156,6 +160,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 		return nil, err
 	}
 	store := identity.NewStore(db)
+	metrics.RegisterDB(db.DB)
+	metrics.RegisterRevision(eng.Revision)
 	res, err := store.Bootstrap(ctx, hasher, eng.Roles(), cfg.AdminEmail, cfg.AdminPassword)
 	if err != nil {
 		db.Close()
@@ -184,6 +190,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 	}
 	srv, err := api.New(api.Options{
 		Limiter: shared.limiter,
+		Metrics: metrics,
 		Replay:  shared.replay,
 		Lockout: api.Lockout{
 			Enabled: true, Tries: cfg.UserLockTries, Duration: time.Duration(cfg.UserLockTime) * time.Second,

@@ -88,6 +88,10 @@ type Options struct {
 	MemoryBudget uint64
 	// QueueTimeout is how long a hash waits for budget (0: 5 s).
 	QueueTimeout time.Duration
+	// Observe, when set, is told of every hash ("hash" or "verify"): how
+	// long it waited for memory budget and how long argon2 ran (0 when it
+	// never got budget: err is ErrBusy then).
+	Observe func(op string, wait, run time.Duration, err error)
 }
 
 // Hasher hashes and verifies passwords. It is safe for concurrent use.
@@ -96,6 +100,7 @@ type Hasher struct {
 	budget  int64
 	sem     *semaphore.Weighted
 	timeout time.Duration
+	observe func(op string, wait, run time.Duration, err error)
 }
 
 // NewHasher returns a Hasher.
@@ -116,7 +121,11 @@ func NewHasher(o Options) (*Hasher, error) {
 		o.QueueTimeout = 5 * time.Second
 	}
 	b := int64(o.MemoryBudget)
-	return &Hasher{p: o.Params, budget: b, sem: semaphore.NewWeighted(b), timeout: o.QueueTimeout}, nil
+	observe := o.Observe
+	if observe == nil {
+		observe = func(string, time.Duration, time.Duration, error) {}
+	}
+	return &Hasher{p: o.Params, budget: b, sem: semaphore.NewWeighted(b), timeout: o.QueueTimeout, observe: observe}, nil
 }
 
 // Params returns the parameters of new hashes.
@@ -142,12 +151,16 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password: salt: %w", err)
 	}
+	start := time.Now()
 	release, err := h.acquire(ctx, h.p.Memory)
 	if err != nil {
+		h.observe("hash", time.Since(start), 0, err)
 		return "", err
 	}
+	got := time.Now()
 	key := argon2.IDKey([]byte(password), salt, h.p.Time, h.p.Memory, h.p.Threads, h.p.KeyLen)
 	release()
+	h.observe("hash", got.Sub(start), time.Since(got), nil)
 	return Encode(h.p, salt, key), nil
 }
 
@@ -246,10 +259,14 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, er
 	if err != nil {
 		return false, err
 	}
+	start := time.Now()
 	release, err := h.acquire(ctx, d.p.Memory)
 	if err != nil {
+		h.observe("verify", time.Since(start), 0, err)
 		return false, err
 	}
+	got := time.Now()
+	defer func() { h.observe("verify", got.Sub(start), time.Since(got), nil) }()
 	var key []byte
 	if d.variant == "argon2i" {
 		key = argon2.Key([]byte(password), d.salt, d.p.Time, d.p.Memory, d.p.Threads, d.p.KeyLen)
