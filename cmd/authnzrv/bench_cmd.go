@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/authnzrv/authnzrv/client"
+)
+
+// benchResult is one workload at one concurrency.
+type benchResult struct {
+	Workload    string  `json:"workload"`
+	Concurrency int     `json:"concurrency"`
+	Seconds     float64 `json:"seconds"`
+	Requests    int     `json:"requests"`
+	PerSecond   float64 `json:"req_per_s"`
+	P50ms       float64 `json:"p50_ms"`
+	P99ms       float64 `json:"p99_ms"`
+	Errors      int     `json:"errors"`
+	Limited     int     `json:"rate_limited"`
+}
+
+// workload prepares its data once and returns the operation to repeat.
+type workload func(ctx context.Context, c *client.Client) (func(ctx context.Context) error, error)
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+const benchPassword = "bench-Pa55word-aROwQin9L8"
+
+// benchUser signs up and verifies a user and returns its id and e-mail.
+func benchUser(ctx context.Context, c *client.Client) (int64, string, error) {
+	email := "bench-" + randomHex(6) + "@example.org"
+	r, err := c.Do(ctx, "user-new", map[string]any{"full_name": "Bench User", "email": email, "password": benchPassword})
+	if err != nil {
+		return 0, "", err
+	}
+	if !r.Success {
+		return 0, "", fmt.Errorf("user-new: %s", r.Reason())
+	}
+	if r2, err := c.Do(ctx, "user-set-emailverified", map[string]any{"email": email}); err != nil || !r2.Success {
+		return 0, "", fmt.Errorf("user-set-emailverified: %v %v", err, r2)
+	}
+	id, _ := r.Response["user_id"].(float64)
+	return int64(id), email, nil
+}
+
+func newSession(ctx context.Context, c *client.Client) (string, error) {
+	r, err := c.Do(ctx, "session-new", map[string]any{"ip_address": "203.0.113.7", "user_agent": "authnzrv-bench",
+		"user_id": nil, "extra_info_json": nil, "expires": time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04:05.000000")})
+	if err != nil {
+		return "", err
+	}
+	if !r.Success {
+		return "", fmt.Errorf("session-new: %s", r.Reason())
+	}
+	tok, _ := r.Response["session_token"].(string)
+	return tok, nil
+}
+
+func expectSuccess(r *client.Reply, err error) error {
+	if err != nil {
+		return err
+	}
+	if !r.Success {
+		return fmt.Errorf("%s", r.Reason())
+	}
+	return nil
+}
+
+var workloads = map[string]workload{
+	"session-exists": func(ctx context.Context, c *client.Client) (func(context.Context) error, error) {
+		tok, err := newSession(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		body := map[string]any{"session_token": tok}
+		return func(ctx context.Context) error { return expectSuccess(c.Do(ctx, "session-exists", body)) }, nil
+	},
+	"user-check-access": func(ctx context.Context, c *client.Client) (func(context.Context) error, error) {
+		id, _, err := benchUser(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		body := map[string]any{"user_id": id, "user_role": "authenticated", "action": "view", "target_name": "dataset",
+			"target_owner": id, "target_visibility": "private", "target_sharedwith": ""}
+		return func(ctx context.Context) error { return expectSuccess(c.Do(ctx, "user-check-access", body)) }, nil
+	},
+	"apikey-verify-nosession": func(ctx context.Context, c *client.Client) (func(context.Context) error, error) {
+		id, _, err := benchUser(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		r, err := c.Do(ctx, "apikey-new-nosession", map[string]any{"issuer": "bench", "audience": "bench", "subject": "bench",
+			"apiversion": 1, "expires_seconds": 86400, "not_valid_before": 0, "user_id": id, "user_role": "authenticated",
+			"ip_address": "203.0.113.7", "refresh_expires": 86400, "refresh_nbf": 0})
+		if err := expectSuccess(r, err); err != nil {
+			return nil, fmt.Errorf("apikey-new-nosession: %w", err)
+		}
+		var claims map[string]any
+		if err := json.Unmarshal([]byte(r.Response["apikey"].(string)), &claims); err != nil {
+			return nil, err
+		}
+		time.Sleep(10 * time.Millisecond)
+		body := map[string]any{"apikey_dict": claims, "user_id": id, "user_role": "authenticated"}
+		return func(ctx context.Context) error { return expectSuccess(c.Do(ctx, "apikey-verify-nosession", body)) }, nil
+	},
+	"user-login": func(ctx context.Context, c *client.Client) (func(context.Context) error, error) {
+		_, email, err := benchUser(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) error {
+			tok, err := newSession(ctx, c)
+			if err != nil {
+				return err
+			}
+			return expectSuccess(c.Do(ctx, "user-login", map[string]any{"session_token": tok, "email": email, "password": benchPassword}))
+		}, nil
+	},
+	"user-new": func(ctx context.Context, c *client.Client) (func(context.Context) error, error) {
+		return func(ctx context.Context) error {
+			return expectSuccess(c.Do(ctx, "user-new", map[string]any{"full_name": "Bench User",
+				"email": "bench-" + randomHex(8) + "@example.org", "password": benchPassword}))
+		}, nil
+	},
+}
+
+// runBench repeats op with n workers for d.
+func runBench(ctx context.Context, name string, op func(context.Context) error, n int, d time.Duration) benchResult {
+	var mu sync.Mutex
+	var lat []time.Duration
+	errs, limited := 0, 0
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			e, l := 0, 0
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				t := time.Now()
+				err := op(ctx)
+				var se *client.StatusError
+				switch {
+				case err == nil:
+					mine = append(mine, time.Since(t))
+				case errors.As(err, &se) && se.Code == http.StatusTooManyRequests:
+					l++
+				default:
+					e++
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			errs += e
+			limited += l
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start).Seconds()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000
+	}
+	return benchResult{Workload: name, Concurrency: n, Seconds: elapsed, Requests: len(lat), PerSecond: float64(len(lat)) / elapsed,
+		P50ms: pct(0.50), P99ms: pct(0.99), Errors: errs, Limited: limited}
+}
+
+func newBenchCmd() *cobra.Command {
+	var (
+		url, secret, list, levels string
+		duration                  time.Duration
+		asJSON                    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bench --url URL --secret KEY",
+		Short: "load-test any server speaking the authnzerver protocol",
+		Long: `bench runs workloads (session-exists, user-check-access,
+apikey-verify-nosession, user-login, user-new) against a server for a fixed
+duration at each concurrency level and reports requests per second, p50 and
+p99 latency, errors and rate-limited (429) requests, as text or JSON. It
+creates its own users and sessions through the protocol. Measure a server
+started with --ratelimits none, or the limits will answer most requests.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if url == "" || secret == "" {
+				return fmt.Errorf("--url and --secret are required")
+			}
+			var conc []int
+			for _, s := range strings.Split(levels, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(s))
+				if err != nil || n < 1 {
+					return fmt.Errorf("--concurrency: %q is not a positive integer", s)
+				}
+				conc = append(conc, n)
+			}
+			transport := &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512}
+			c, err := client.New(url, secret, client.WithHTTPClient(&http.Client{Transport: transport, Timeout: 30 * time.Second}))
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			var results []benchResult
+			for _, name := range strings.Split(list, ",") {
+				name = strings.TrimSpace(name)
+				w, ok := workloads[name]
+				if !ok {
+					return fmt.Errorf("unknown workload %q", name)
+				}
+				op, err := w(ctx, c)
+				if err != nil {
+					return fmt.Errorf("%s: set-up: %w", name, err)
+				}
+				for _, n := range conc {
+					r := runBench(ctx, name, op, n, duration)
+					results = append(results, r)
+					if !asJSON {
+						fmt.Fprintf(cmd.ErrOrStderr(), "%s c=%d: %.0f req/s\n", name, n, r.PerSecond)
+					}
+				}
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(results)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "workload\tconcurrency\treq/s\tp50 ms\tp99 ms\terrors\t429\t")
+			for _, r := range results {
+				fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2f\t%.2f\t%d\t%d\t\n", r.Workload, r.Concurrency, r.PerSecond, r.P50ms, r.P99ms, r.Errors, r.Limited)
+			}
+			return tw.Flush()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&url, "url", "", "server URL, e.g. http://127.0.0.1:13431")
+	f.StringVar(&secret, "secret", "", "the server's Fernet key (or use --secret \"$(cat keyfile)\")")
+	f.StringVar(&list, "workloads", "session-exists,user-check-access,apikey-verify-nosession,user-login,user-new", "comma-separated workloads")
+	f.StringVar(&levels, "concurrency", "1,16,64", "comma-separated concurrency levels")
+	f.DurationVar(&duration, "duration", 10*time.Second, "how long each workload runs at each level")
+	f.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	return cmd
+}
