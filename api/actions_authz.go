@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/authnzrv/authnzrv/engine"
 	"github.com/authnzrv/authnzrv/identity"
 )
@@ -60,7 +62,10 @@ func (s *Server) decideAccess(ctx context.Context, in engine.AccessInput) (engin
 		return engine.Decision{}, nil, errors.New("no policy engine")
 	}
 	start := time.Now()
+	ctx, span := s.opts.Tracer.Start(ctx, "policy access")
 	d, err := s.deps.Engine.Access(ctx, in)
+	span.SetAttributes(attribute.Bool("authnzrv.allowed", d.Allowed), attribute.String("authnzrv.reason", d.Reason))
+	span.End()
 	s.opts.Metrics.decision("access", d.Allowed, err, time.Since(start))
 	if err != nil {
 		return d, nil, err
@@ -97,7 +102,10 @@ func (s *Server) userCheckLimit(ctx context.Context, rc *reqCtx, a args) (Result
 		return failure("exception when checking the DB", "Could not validate limit rule for the requested item."), nil
 	}
 	start := time.Now()
+	ctx, span := s.opts.Tracer.Start(ctx, "policy limit")
 	d, err := s.deps.Engine.Limit(ctx, in)
+	span.SetAttributes(attribute.Bool("authnzrv.allowed", d.Allowed), attribute.String("authnzrv.reason", d.Reason))
+	span.End()
 	s.opts.Metrics.decision("limit", d.Allowed, err, time.Since(start))
 	if err != nil {
 		rc.log.Info("limit check failed", "error", err, "role", in.Role)

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/authnzrv/authnzrv/engine"
 	"github.com/authnzrv/authnzrv/engine/limiter"
@@ -81,6 +84,9 @@ type Options struct {
 	Lockout Lockout
 	// Metrics, when set, are served on GET /metrics and updated.
 	Metrics *Metrics
+	// Tracer, when set, records a span per request and per policy decision
+	// (OpenTelemetry; off by default).
+	Tracer trace.Tracer
 }
 
 // Deps are the services a Server composes.
@@ -135,6 +141,9 @@ func New(opts Options, deps Deps) (*Server, error) {
 	}
 	if deps.PII == nil {
 		return nil, errors.New("api: a PII hasher is required")
+	}
+	if opts.Tracer == nil {
+		opts.Tracer = noop.NewTracerProvider().Tracer("authnzrv")
 	}
 	s := &Server{opts: opts, codec: codec, deps: deps, log: deps.Logger, hosts: hostPattern(opts.AllowedHosts)}
 	s.actions = s.handlers()
@@ -315,7 +324,16 @@ func (s *Server) serveAPIInner(c echo.Context) error {
 	if env.Request == "echo" {
 		return writePlain(c, http.StatusBadRequest)
 	}
-	ctx := c.Request().Context()
+	ctx, span := s.opts.Tracer.Start(c.Request().Context(), "authnzrv "+requestLabel(env.Request),
+		trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attribute.String("authnzrv.request", requestLabel(env.Request))))
+	defer func() {
+		outcome, _ := c.Get("outcome").(string)
+		if outcome == "" {
+			outcome = fmt.Sprintf("http_%d", c.Response().Status)
+		}
+		span.SetAttributes(attribute.String("authnzrv.outcome", outcome))
+		span.End()
+	}()
 	c.Set("request", env.Request)
 	log := s.log.With("reqid", string(env.ReqID), "request", env.Request)
 	if s.replayed(ctx, log, token) {

@@ -87,6 +87,7 @@ func Items() []Item {
 		{Name: "redis", Env: env("redis"), Flag: "redis", Default: "", Extra: true, Help: "Redis URL shared by all instances (rate limits, replay guard)"},
 		{Name: "redisfailure", Env: env("redisfailure"), Flag: "redisfailure", Default: "open", Extra: true, Help: "when Redis cannot be reached: 'open' admits requests (limits and replay guard off), 'closed' refuses them with 429/401"},
 		{Name: "metrics", Env: env("metrics"), Flag: "metrics", Default: "1", Kind: Bool, Extra: true, Help: "1 serves Prometheus metrics on GET /metrics (behind the allowed-hosts filter)"},
+		{Name: "otlpendpoint", Env: env("otlpendpoint"), Flag: "otlpendpoint", Default: "", Extra: true, Help: "OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces (empty: no tracing)"},
 		{Name: "maxbodysize", Env: env("maxbodysize"), Flag: "maxbodysize", Default: "1048576", Kind: Int, Extra: true, Help: "largest accepted request body in bytes (HTTP 413 above)"},
 		{Name: "requestttl", Env: env("requestttl"), Flag: "requestttl", Default: "0", Kind: Int, Extra: true, Help: "seconds a request token stays valid; 0 accepts any age (the reference)"},
 		{Name: "pwnedcheck", Env: env("pwnedcheck"), Flag: "pwnedcheck", Default: "0", Kind: Bool, Extra: true, Help: "1 checks new passwords against the Have I Been Pwned range API"},
@@ -134,6 +135,7 @@ type Config struct {
 	EmailTLSVerify bool
 	EmailTemplates string
 	Metrics        bool
+	OTLPEndpoint   string
 	// AdminEmail and AdminPassword come only from the process environment
 	// (AUTHNZERVER_ADMIN_EMAIL, AUTHNZERVER_ADMIN_PASSWORD).
 	AdminEmail    string
@@ -261,6 +263,7 @@ func Load(fs *pflag.FlagSet, environ []string, homeDir string) (*Config, error) 
 	c.EmailTLSVerify = raw["emailtlsverify"] == "1"
 	c.EmailTemplates = raw["emailtemplates"]
 	c.Metrics = raw["metrics"] == "1"
+	c.OTLPEndpoint = raw["otlpendpoint"]
 	c.AdminEmail = process["AUTHNZERVER_ADMIN_EMAIL"]
 	c.AdminPassword = process["AUTHNZERVER_ADMIN_PASSWORD"]
 	return c, nil

@@ -188,9 +188,16 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 		db.Close()
 		return nil, err
 	}
+	tracer, stopTracing, err := newTracer(ctx, cfg.OTLPEndpoint)
+	if err != nil {
+		shared.close()
+		db.Close()
+		return nil, err
+	}
 	srv, err := api.New(api.Options{
 		Limiter: shared.limiter,
 		Metrics: metrics,
+		Tracer:  tracer,
 		Replay:  shared.replay,
 		Lockout: api.Lockout{
 			Enabled: true, Tries: cfg.UserLockTries, Duration: time.Duration(cfg.UserLockTime) * time.Second,
@@ -220,7 +227,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 		db.Close()
 		return nil, err
 	}
-	return &services{cfg: cfg, log: log, store: store, engine: eng, hasher: hasher, api: srv, close: func() { shared.close(); db.Close() }}, nil
+	return &services{cfg: cfg, log: log, store: store, engine: eng, hasher: hasher, api: srv, close: func() { stopTracing(); shared.close(); db.Close() }}, nil
 }
 
 // writeCredentials writes "<email> <password>" to the admin credentials
