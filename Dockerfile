@@ -6,10 +6,14 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/authnzrv ./cmd/authnzrv
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/authnzrv ./cmd/authnzrv \
+ && mkdir -p /out/basedir
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/authnzrv /usr/local/bin/authnzrv
+# The base directory belongs to the unprivileged user (distroless nonroot,
+# uid 65532) so that autosetup can write the key, salt and database there.
+COPY --from=build --chown=65532:65532 /out/basedir /home/authnzrv/basedir
 USER nonroot:nonroot
 WORKDIR /home/authnzrv/basedir
 VOLUME /home/authnzrv/basedir
