@@ -383,25 +383,40 @@ func decision(v map[string]any) Decision {
 	return Decision{Allowed: allowed, Reason: reason}
 }
 
+// Input keys, made once (terms are never modified).
+var (
+	keyShared     = ast.StringTerm("shared")
+	keyUserID     = ast.StringTerm("user_id")
+	keyRole       = ast.StringTerm("role")
+	keyAction     = ast.StringTerm("action")
+	keyTarget     = ast.StringTerm("target_name")
+	keyOwner      = ast.StringTerm("target_owner")
+	keyVisibility = ast.StringTerm("target_visibility")
+	keySharedWith = ast.StringTerm("target_sharedwith")
+	keyMalformed  = ast.StringTerm("malformed")
+	keyIDs        = ast.StringTerm("ids")
+	noList        = ast.ObjectTerm([2]*ast.Term{keyMalformed, ast.BooleanTerm(false)}, [2]*ast.Term{keyIDs, ast.ArrayTerm()})
+)
+
 func accessObject(in AccessInput) ast.Value {
-	ids, _, err := ParseSharedWith(in.TargetSharedWith)
-	idTerms := make([]*ast.Term, len(ids))
-	for i, id := range ids {
-		idTerms[i] = ast.IntNumberTerm(int(id))
+	shared := noList
+	if in.TargetSharedWith != "" {
+		ids, _, err := ParseSharedWith(in.TargetSharedWith)
+		idTerms := make([]*ast.Term, len(ids))
+		for i, id := range ids {
+			idTerms[i] = ast.IntNumberTerm(int(id))
+		}
+		shared = ast.ObjectTerm([2]*ast.Term{keyMalformed, ast.BooleanTerm(err != nil)}, [2]*ast.Term{keyIDs, ast.ArrayTerm(idTerms...)})
 	}
-	shared := ast.NewObject(
-		[2]*ast.Term{ast.StringTerm("malformed"), ast.BooleanTerm(err != nil)},
-		[2]*ast.Term{ast.StringTerm("ids"), ast.ArrayTerm(idTerms...)},
-	)
 	return ast.NewObject(
-		[2]*ast.Term{ast.StringTerm("shared"), ast.NewTerm(shared)},
-		[2]*ast.Term{ast.StringTerm("user_id"), ast.IntNumberTerm(int(in.UserID))},
-		[2]*ast.Term{ast.StringTerm("role"), ast.StringTerm(in.Role)},
-		[2]*ast.Term{ast.StringTerm("action"), ast.StringTerm(in.Action)},
-		[2]*ast.Term{ast.StringTerm("target_name"), ast.StringTerm(in.TargetName)},
-		[2]*ast.Term{ast.StringTerm("target_owner"), ast.IntNumberTerm(int(in.TargetOwner))},
-		[2]*ast.Term{ast.StringTerm("target_visibility"), ast.StringTerm(in.TargetVisibility)},
-		[2]*ast.Term{ast.StringTerm("target_sharedwith"), ast.StringTerm(in.TargetSharedWith)},
+		[2]*ast.Term{keyShared, shared},
+		[2]*ast.Term{keyUserID, ast.IntNumberTerm(int(in.UserID))},
+		[2]*ast.Term{keyRole, ast.StringTerm(in.Role)},
+		[2]*ast.Term{keyAction, ast.StringTerm(in.Action)},
+		[2]*ast.Term{keyTarget, ast.StringTerm(in.TargetName)},
+		[2]*ast.Term{keyOwner, ast.IntNumberTerm(int(in.TargetOwner))},
+		[2]*ast.Term{keyVisibility, ast.StringTerm(in.TargetVisibility)},
+		[2]*ast.Term{keySharedWith, ast.StringTerm(in.TargetSharedWith)},
 	)
 }
 
@@ -409,11 +424,11 @@ func accessObject(in AccessInput) ast.Value {
 // ErrUnknownRole (with the deny decision).
 func (e *Engine) Access(ctx context.Context, in AccessInput) (Decision, error) {
 	r := e.cur.Load()
-	key := strings.Join([]string{r.id, strconv.FormatInt(in.UserID, 10), in.Role, in.Action, in.TargetName,
-		strconv.FormatInt(in.TargetOwner, 10), in.TargetVisibility, in.TargetSharedWith}, "\x00")
 	if e.o.NoDecisionCache {
 		return e.access(ctx, r, in)
 	}
+	key := strings.Join([]string{r.id, strconv.FormatInt(in.UserID, 10), in.Role, in.Action, in.TargetName,
+		strconv.FormatInt(in.TargetOwner, 10), in.TargetVisibility, in.TargetSharedWith}, "\x00")
 	if d, ok := e.cache.Get(key); ok {
 		if d.Reason == "unknown role" {
 			return d, fmt.Errorf("%w %q", ErrUnknownRole, in.Role)
