@@ -56,25 +56,18 @@ func (s *Store) NewAPIKey(ctx context.Context, tkn, sessionToken string, userID 
 // VerifyAPIKey returns the session-bound key for (tkn, uid, role) when it is
 // valid now: expires > now, issued < now and not_valid_before < now.
 func (s *Store) VerifyAPIKey(ctx context.Context, tkn string, uid int64, role string) (*APIKey, error) {
-	var k APIKey
-	t := now()
-	err := s.db.NewSelect().Model(&k).
-		Where("tkn_hash = ?", TokenHash(tkn)).Where("user_id = ?", uid).Where("user_role = ?", role).
-		Where("expires > ?", t).Where("issued < ?", t).Where("not_valid_before < ?", t).
-		Limit(1).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("identity: select API key: %w", err)
-	}
-	return &k, nil
+	return validKey[APIKey](ctx, s.db, tkn, uid, role)
 }
 
 // RevokeAPIKey deletes the session-bound key (tkn, uid, role) and reports how
 // many rows went.
 func (s *Store) RevokeAPIKey(ctx context.Context, tkn string, uid int64, role string) (int64, error) {
-	res, err := s.db.NewDelete().Model((*APIKey)(nil)).
+	return s.revokeKey(ctx, (*APIKey)(nil), tkn, uid, role)
+}
+
+// revokeKey deletes one key row of the model's table.
+func (s *Store) revokeKey(ctx context.Context, model any, tkn string, uid int64, role string) (int64, error) {
+	res, err := s.db.NewDelete().Model(model).
 		Where("tkn_hash = ?", TokenHash(tkn)).Where("user_id = ?", uid).Where("user_role = ?", role).Exec(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("identity: delete API key: %w", err)
@@ -110,9 +103,15 @@ func (s *Store) NewNoSessionKey(ctx context.Context, p NoSessionKeyParams) error
 
 // VerifyNoSessionKey is VerifyAPIKey for no-session keys.
 func (s *Store) VerifyNoSessionKey(ctx context.Context, tkn string, uid int64, role string) (*NoSessionKey, error) {
-	var k NoSessionKey
+	return validKey[NoSessionKey](ctx, s.db, tkn, uid, role)
+}
+
+// validKey selects the key row of type K for (tkn, uid, role) that is valid
+// now.
+func validKey[K APIKey | NoSessionKey](ctx context.Context, db *bun.DB, tkn string, uid int64, role string) (*K, error) {
+	var k K
 	t := now()
-	err := s.db.NewSelect().Model(&k).
+	err := db.NewSelect().Model(&k).
 		Where("tkn_hash = ?", TokenHash(tkn)).Where("user_id = ?", uid).Where("user_role = ?", role).
 		Where("expires > ?", t).Where("issued < ?", t).Where("not_valid_before < ?", t).
 		Limit(1).Scan(ctx)
@@ -120,7 +119,7 @@ func (s *Store) VerifyNoSessionKey(ctx context.Context, tkn string, uid int64, r
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("identity: select no-session API key: %w", err)
+		return nil, fmt.Errorf("identity: select API key: %w", err)
 	}
 	return &k, nil
 }
@@ -128,13 +127,7 @@ func (s *Store) VerifyNoSessionKey(ctx context.Context, tkn string, uid int64, r
 // RevokeNoSessionKey deletes one no-session key and reports how many rows
 // went.
 func (s *Store) RevokeNoSessionKey(ctx context.Context, tkn string, uid int64, role string) (int64, error) {
-	res, err := s.db.NewDelete().Model((*NoSessionKey)(nil)).
-		Where("tkn_hash = ?", TokenHash(tkn)).Where("user_id = ?", uid).Where("user_role = ?", role).Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("identity: delete no-session API key: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return n, nil
+	return s.revokeKey(ctx, (*NoSessionKey)(nil), tkn, uid, role)
 }
 
 // RevokeAllNoSessionKeys deletes every no-session key of (uid, role).

@@ -55,6 +55,23 @@ func findUser(ctx context.Context, st *identity.Store, who string) (*identity.Us
 	return u, err
 }
 
+// withUser wraps a command whose first argument names a user: it opens the
+// database and finds the user first.
+func withUser(fn func(cmd *cobra.Command, args []string, st *identity.Store, cfg *config.Config, u *identity.User) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		st, cfg, closeDB, err := adminStore(cmd)
+		if err != nil {
+			return err
+		}
+		defer closeDB()
+		u, err := findUser(cmd.Context(), st, args[0])
+		if err != nil {
+			return err
+		}
+		return fn(cmd, args, st, cfg, u)
+	}
+}
+
 // hasherFor builds the configured password hasher.
 func hasherFor(cfg *config.Config) (*password.Hasher, error) {
 	params, err := parseArgon2Params(cfg.Argon2Params)
@@ -158,26 +175,17 @@ func newUserCmd() *cobra.Command {
 		}
 		return &cobra.Command{
 			Use: use, Short: short, Args: cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				st, _, closeDB, err := adminStore(cmd)
-				if err != nil {
-					return err
-				}
-				defer closeDB()
-				u, err := findUser(cmd.Context(), st, args[0])
-				if err != nil {
-					return err
-				}
+			RunE: withUser(func(cmd *cobra.Command, args []string, st *identity.Store, _ *config.Config, u *identity.User) error {
 				if u.UserID == 2 || u.UserID == 3 {
 					return fmt.Errorf("the system users 2 and 3 cannot be locked or unlocked")
 				}
-				u, err = st.SetLocked(cmd.Context(), u.UserID, lock)
+				u, err := st.SetLocked(cmd.Context(), u.UserID, lock)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "user %d %s: role %s, active %t\n", u.UserID, u.Email, u.UserRole, u.IsActive)
 				return nil
-			},
+			}),
 		}
 	}
 
@@ -185,16 +193,7 @@ func newUserCmd() *cobra.Command {
 		Use:   "set-role ID|EMAIL ROLE",
 		Short: "change a user's role",
 		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, closeDB, err := adminStore(cmd)
-			if err != nil {
-				return err
-			}
-			defer closeDB()
-			u, err := findUser(cmd.Context(), st, args[0])
-			if err != nil {
-				return err
-			}
+		RunE: withUser(func(cmd *cobra.Command, args []string, st *identity.Store, _ *config.Config, u *identity.User) error {
 			roles, err := st.Roles(cmd.Context())
 			if err != nil {
 				return err
@@ -211,7 +210,7 @@ func newUserCmd() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "user %d %s: role %s\n", u.UserID, u.Email, u.UserRole)
 			return nil
-		},
+		}),
 	}
 
 	var newPw string
@@ -219,16 +218,7 @@ func newUserCmd() *cobra.Command {
 		Use:   "passwd ID|EMAIL",
 		Short: "set a user's password (generated and printed unless --password is given); ends the user's sessions",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, cfg, closeDB, err := adminStore(cmd)
-			if err != nil {
-				return err
-			}
-			defer closeDB()
-			u, err := findUser(cmd.Context(), st, args[0])
-			if err != nil {
-				return err
-			}
+		RunE: withUser(func(cmd *cobra.Command, args []string, st *identity.Store, cfg *config.Config, u *identity.User) error {
 			h, err := hasherFor(cfg)
 			if err != nil {
 				return err
@@ -254,7 +244,7 @@ func newUserCmd() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "password: %s\n", p)
 			}
 			return nil
-		},
+		}),
 	}
 	passwd.Flags().StringVar(&newPw, "password", "", "new password (default: generate one)")
 
