@@ -93,9 +93,11 @@ func Compile(m *Model, source string) *Compiled {
 		b.WriteString("}\n")
 	}
 	emit := func(role, item, vis string, actions []string, owned bool) {
-		own := "not owned"
+		// Ownership is tested inline (a comparison is cheaper for OPA than
+		// the negation of a rule).
+		own := "input.user_id != input.target_owner"
 		if owned {
-			own = "owned"
+			own = "input.user_id == input.target_owner"
 		}
 		bypass := role == "superuser" || role == "staff"
 		for _, a := range actions {
@@ -133,6 +135,7 @@ func Compile(m *Model, source string) *Compiled {
 	b.Reset()
 	header("authnzrv.limits", "Limit decisions: the model's role limits as indexed facts, then permissions.md §6.")
 	fmt.Fprintf(&b, "roles := %s\n", set(sortedKeys(m.RolePolicy)))
+	limits := 0
 	for _, role := range sortedKeys(m.RolePolicy) {
 		for _, name := range sortedKeys(m.RolePolicy[role].Limits) {
 			l := m.RolePolicy[role].Limits[name]
@@ -151,7 +154,11 @@ func Compile(m *Model, source string) *Compiled {
 			}
 			fact := fmt.Sprintf(`{"type": %s, "kind": %s, "operator": %s, "limit": %s, "cmp": %s}`, quote(l.Type), quote(lt.Type), quote(lt.Operator), l.Limit.String(), cmp)
 			fmt.Fprintf(&b, "\nrule := %s if {\n\tinput.role == %s\n\tinput.limit_name == %s\n}\n", fact, quote(role), quote(name))
+			limits++
 		}
+	}
+	if limits == 0 {
+		b.WriteString("\n# No role of the model has a limit.\nrule := {\"type\": \"\", \"kind\": \"int\", \"operator\": \"lt\", \"limit\": 0, \"cmp\": 0} if false\n")
 	}
 	b.WriteString(limitsProcedure)
 	return &Compiled{Access: access, Limits: b.String(), AccessTests: accessTests(m, source), LimitsTests: limitsTests(m, source)}

@@ -93,9 +93,8 @@ type Options struct {
 
 // Queries the server prepares.
 const (
-	accessQuery = "data.authnzrv.access.allowed"
-	denyQuery   = "data.authnzrv.access.deny_reason"
-	limitsQuery = "data.authnzrv.limits.decision"
+	accessQuery = "data.authnzrv.access.verdict"
+	limitsQuery = "data.authnzrv.limits.outcome"
 	rateQuery   = "data.authnzrv.ratelimit.decision"
 )
 
@@ -104,7 +103,6 @@ type revision struct {
 	id     string
 	model  *Model
 	access rego.PreparedEvalQuery
-	deny   rego.PreparedEvalQuery
 	limits rego.PreparedEvalQuery
 	rate   rego.PreparedEvalQuery
 }
@@ -117,14 +115,14 @@ type Engine struct {
 	reload sync.Mutex
 	// cache holds recent access decisions by revision and input (a
 	// decision depends on nothing else, design.md §2).
-	cache *lru.Cache[string, Decision]
+	cache *lru.Cache[string, cachedDecision]
 	// rates caches rate-limit decisions the same way.
 	rates *lru.Cache[string, limiter.Decision]
 }
 
 // New loads, compiles and tests the policies.
 func New(ctx context.Context, o Options) (*Engine, error) {
-	cache, err := lru.New[string, Decision](16384)
+	cache, err := lru.New[string, cachedDecision](16384)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
@@ -261,6 +259,13 @@ func (e *Engine) build(ctx context.Context) (*revision, error) {
 	if err := runTests(ctx, modules, tests, newStore()); err != nil {
 		return nil, err
 	}
+	// A replacement access or limits package must define what the engine
+	// asks for (the output of `authnzrv policy import` does).
+	for _, q := range []string{accessQuery, limitsQuery, rateQuery} {
+		if len(compiler.GetRules(ast.MustParseRef(q))) == 0 {
+			return nil, fmt.Errorf("policies: no rule defines %s", strings.TrimPrefix(q, "data."))
+		}
+	}
 	store := newStore()
 	prepare := func(q string) (rego.PreparedEvalQuery, error) {
 		pq, err := rego.New(rego.ParsedQuery(ast.MustParseBody(q)), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
@@ -271,9 +276,6 @@ func (e *Engine) build(ctx context.Context) (*revision, error) {
 	}
 	r := &revision{model: model, id: digest(srcs, modelJSON, e.o.RateLimits)}
 	if r.access, err = prepare(accessQuery); err != nil {
-		return nil, err
-	}
-	if r.deny, err = prepare(denyQuery); err != nil {
 		return nil, err
 	}
 	if r.limits, err = prepare(limitsQuery); err != nil {
@@ -377,12 +379,6 @@ func eval(ctx context.Context, pq rego.PreparedEvalQuery, input ast.Value) (map[
 	return v, nil
 }
 
-func decision(v map[string]any) Decision {
-	allowed, _ := v["allowed"].(bool)
-	reason, _ := v["reason"].(string)
-	return Decision{Allowed: allowed, Reason: reason}
-}
-
 // Input keys, made once (terms are never modified).
 var (
 	keyShared     = ast.StringTerm("shared")
@@ -395,6 +391,9 @@ var (
 	keySharedWith = ast.StringTerm("target_sharedwith")
 	keyMalformed  = ast.StringTerm("malformed")
 	keyIDs        = ast.StringTerm("ids")
+	keyLimitName  = ast.StringTerm("limit_name")
+	keyValue      = ast.StringTerm("value")
+	keyCast       = ast.StringTerm("cast")
 	noList        = ast.ObjectTerm([2]*ast.Term{keyMalformed, ast.BooleanTerm(false)}, [2]*ast.Term{keyIDs, ast.ArrayTerm()})
 )
 
@@ -420,6 +419,12 @@ func accessObject(in AccessInput) ast.Value {
 	)
 }
 
+// cachedDecision is a cached access decision.
+type cachedDecision struct {
+	d           Decision
+	unknownRole bool
+}
+
 // Access decides a user-check-access question. An unknown role is
 // ErrUnknownRole (with the deny decision).
 func (e *Engine) Access(ctx context.Context, in AccessInput) (Decision, error) {
@@ -429,49 +434,89 @@ func (e *Engine) Access(ctx context.Context, in AccessInput) (Decision, error) {
 	}
 	key := strings.Join([]string{r.id, strconv.FormatInt(in.UserID, 10), in.Role, in.Action, in.TargetName,
 		strconv.FormatInt(in.TargetOwner, 10), in.TargetVisibility, in.TargetSharedWith}, "\x00")
-	if d, ok := e.cache.Get(key); ok {
-		if d.Reason == "unknown role" {
-			return d, fmt.Errorf("%w %q", ErrUnknownRole, in.Role)
+	if c, ok := e.cache.Get(key); ok {
+		if c.unknownRole {
+			return c.d, fmt.Errorf("%w %q", ErrUnknownRole, in.Role)
 		}
-		return d, nil
+		return c.d, nil
 	}
 	d, err := e.access(ctx, r, in)
 	if err == nil || errors.Is(err, ErrUnknownRole) {
-		e.cache.Add(key, d)
+		e.cache.Add(key, cachedDecision{d: d, unknownRole: err != nil})
 	}
 	return d, err
 }
 
 // access evaluates an access decision.
 func (e *Engine) access(ctx context.Context, r *revision, in AccessInput) (Decision, error) {
-	obj := accessObject(in)
-	v, err := evalValue(ctx, r.access, obj)
+	v, err := evalValue(ctx, r.access, accessObject(in))
 	if err != nil {
 		return Decision{}, err
 	}
-	if allowed, _ := v.(bool); allowed {
-		return Decision{Allowed: true, Reason: "granted"}, nil
+	verdict, ok := v.(string)
+	if !ok {
+		return Decision{}, errors.New("engine: the access verdict is not a string")
 	}
-	v, err = evalValue(ctx, r.deny, obj)
-	if err != nil {
-		return Decision{}, err
-	}
-	reason, _ := v.(string)
-	d := Decision{Reason: reason}
-	if d.Reason == "unknown role" {
+	d := accessDecision(verdict, in)
+	if verdict == VerdictUnknownRole {
 		return d, fmt.Errorf("%w %q", ErrUnknownRole, in.Role)
 	}
 	return d, nil
 }
 
+// Access verdicts of the compiled policy (package authnzrv.access, rule
+// verdict); a replacement package may name other deny reasons.
+const (
+	VerdictGranted     = "granted"
+	VerdictUnknownRole = "unknown role"
+	VerdictGateClosed  = "visibility gate closed"
+	VerdictNotGranted  = "not granted"
+)
+
+// accessDecision words a verdict with the request's details.
+func accessDecision(verdict string, in AccessInput) Decision {
+	whose := "owned by another user"
+	if in.UserID == in.TargetOwner {
+		whose = "it owns"
+	}
+	switch verdict {
+	case VerdictGranted:
+		return Decision{Allowed: true, Reason: fmt.Sprintf("allow: role '%s' may '%s' a '%s' '%s' %s", in.Role, in.Action, in.TargetVisibility, in.TargetName, whose)}
+	case VerdictUnknownRole:
+		return Decision{Reason: fmt.Sprintf("deny: unknown role '%s'", in.Role)}
+	case VerdictGateClosed:
+		return Decision{Reason: fmt.Sprintf("deny: visibility gate closed: user %d may not see a '%s' '%s' of user %d (shared with '%s')",
+			in.UserID, in.TargetVisibility, in.TargetName, in.TargetOwner, in.TargetSharedWith)}
+	case VerdictNotGranted:
+		return Decision{Reason: fmt.Sprintf("deny: not granted: role '%s' may not '%s' a '%s' '%s' %s", in.Role, in.Action, in.TargetVisibility, in.TargetName, whose)}
+	}
+	return Decision{Reason: "deny: " + verdict}
+}
+
+// VerdictOf returns the verdict a decision of Access was worded from.
+func VerdictOf(d Decision) string {
+	if d.Allowed {
+		return VerdictGranted
+	}
+	for _, v := range []string{VerdictUnknownRole, VerdictGateClosed, VerdictNotGranted} {
+		if strings.HasPrefix(d.Reason, "deny: "+v) {
+			return v
+		}
+	}
+	return strings.TrimPrefix(d.Reason, "deny: ")
+}
+
 // Limit decides a user-check-limit question.
 func (e *Engine) Limit(ctx context.Context, in LimitInput) (Decision, error) {
-	var val any = nil
+	var val any
 	if len(in.Value) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(in.Value))
 		dec.UseNumber()
 		if err := dec.Decode(&val); err != nil {
 			return Decision{}, fmt.Errorf("engine: value_to_check: %w", err)
+		}
+		if dec.More() {
+			return Decision{}, errors.New("engine: value_to_check: more than one JSON value")
 		}
 	}
 	value, err := ast.InterfaceToValue(val)
@@ -479,23 +524,33 @@ func (e *Engine) Limit(ctx context.Context, in LimitInput) (Decision, error) {
 		return Decision{}, fmt.Errorf("engine: value_to_check: %w", err)
 	}
 	obj := ast.NewObject(
-		[2]*ast.Term{ast.StringTerm("role"), ast.StringTerm(in.Role)},
-		[2]*ast.Term{ast.StringTerm("limit_name"), ast.StringTerm(in.LimitName)},
-		[2]*ast.Term{ast.StringTerm("value"), ast.NewTerm(value)},
-		[2]*ast.Term{ast.StringTerm("cast"), ast.NewTerm(casts(val))},
+		[2]*ast.Term{keyRole, ast.StringTerm(in.Role)},
+		[2]*ast.Term{keyLimitName, ast.StringTerm(in.LimitName)},
+		[2]*ast.Term{keyValue, ast.NewTerm(value)},
+		[2]*ast.Term{keyCast, ast.NewTerm(casts(val))},
 	)
 	v, err := eval(ctx, e.cur.Load().limits, obj)
 	if err != nil {
 		return Decision{}, err
 	}
-	d := decision(v)
-	switch v["error"] {
-	case "unknown_role":
-		return d, fmt.Errorf("%w %q", ErrUnknownRole, in.Role)
-	case "undefined_limit_type":
-		return d, fmt.Errorf("%w for %q", ErrUndefinedLimitType, in.LimitName)
+	shown := string(in.Value)
+	if b, err := json.Marshal(val); err == nil {
+		shown = string(b)
 	}
-	return d, nil
+	rule, _ := v["rule"].(map[string]any)
+	switch v["verdict"] {
+	case "unknown_role":
+		return Decision{Reason: fmt.Sprintf("deny: unknown role '%s'", in.Role)}, fmt.Errorf("%w %q", ErrUnknownRole, in.Role)
+	case "undefined_limit_type":
+		return Decision{Reason: fmt.Sprintf("deny: limit type of '%s' is not defined", in.LimitName)}, fmt.Errorf("%w for %q", ErrUndefinedLimitType, in.LimitName)
+	case "no_limit":
+		return Decision{Allowed: true, Reason: fmt.Sprintf("allow: role '%s' has no limit '%s'", in.Role, in.LimitName)}, nil
+	case "passes":
+		return Decision{Allowed: true, Reason: fmt.Sprintf("allow: %s %v %v for role '%s' limit '%s'", shown, rule["operator"], rule["limit"], in.Role, in.LimitName)}, nil
+	case "fails":
+		return Decision{Reason: fmt.Sprintf("deny: %s is not %v %v for role '%s' limit '%s'", shown, rule["operator"], rule["limit"], in.Role, in.LimitName)}, nil
+	}
+	return Decision{}, fmt.Errorf("engine: unknown limit verdict %v", v["verdict"])
 }
 
 // RateLimits asks the rate-limit policy which buckets a request draws from.

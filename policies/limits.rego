@@ -32,8 +32,9 @@ trunc(x) := floor(x) if x >= 0
 
 trunc(x) := ceil(x) if x < 0
 
-# Python float(): numbers, booleans, decimal strings.
-float_pattern := `^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$`
+# Python float(): numbers, booleans, decimal strings (underscores between
+# digits allowed). Infinities and NaN are left to the engine's casts.
+float_pattern := `^\s*[+-]?([0-9](_?[0-9])*(\.([0-9](_?[0-9])*)?)?|\.[0-9](_?[0-9])*)([eE][+-]?[0-9](_?[0-9])*)?\s*$`
 
 to_float(v) := v if is_number(v)
 
@@ -41,7 +42,7 @@ to_float(v) := 1 if v == true
 
 to_float(v) := 0 if v == false
 
-to_float(v) := to_number(trim_prefix(trim_space(v), "+")) if {
+to_float(v) := to_number(trim_prefix(replace(trim_space(v), "_", ""), "+")) if {
 	is_string(v)
 	regex.match(float_pattern, v)
 }

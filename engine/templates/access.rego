@@ -43,7 +43,12 @@ decision := {"allowed": true, "reason": "granted"} if {
 	allowed
 } else := {"allowed": false, "reason": deny_reason}
 
-# The engine asks for allowed first and for deny_reason only on a denial.
+# verdict is the decision in one word, what the engine asks for: "granted"
+# or the reason of the denial. The engine adds the request's details.
+verdict := "granted" if {
+	allowed
+} else := deny_reason
+
 deny_reason := "unknown role" if {
 	not roles[input.role]
 } else := "visibility gate closed" if {

@@ -29,9 +29,9 @@ to_float(v) := 1 if v == true
 
 to_float(v) := 0 if v == false
 
-to_float(v) := to_number(trim_prefix(trim_space(v), "+")) if {
+to_float(v) := to_number(trim_prefix(replace(trim_space(v), "_", ""), "+")) if {
 	is_string(v)
-	regex.match(`^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$`, v)
+	regex.match(`^\s*[+-]?([0-9](_?[0-9])*(\.([0-9](_?[0-9])*)?)?|\.[0-9](_?[0-9])*)([eE][+-]?[0-9](_?[0-9])*)?\s*$`, v)
 }
 
 cast(v) := to_int(v) if rule.kind == "int"
@@ -54,6 +54,17 @@ passes if {
 	rule.operator == "lt"
 	value < rule.cmp
 }
+
+# outcome is what the engine asks for: the verdict ("unknown_role",
+# "no_limit", "passes", "fails") and the limit that decided; the engine
+# words the reason as decision does below.
+outcome := {"verdict": "unknown_role"} if {
+	not input.role in roles
+} else := {"verdict": "no_limit"} if {
+	not rule
+} else := {"verdict": "passes", "rule": rule} if {
+	passes
+} else := {"verdict": "fails", "rule": rule}
 
 decision := {"allowed": false, "reason": sprintf("deny: unknown role '%s'", [input.role]), "error": "unknown_role"} if {
 	not input.role in roles
