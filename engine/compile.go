@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,39 +79,75 @@ func Compile(m *Model, source string) *Compiled {
 		fmt.Fprintf(&b, "package %s\n\n", pkg)
 	}
 	header("authnzrv.access", "Access decisions: the model's grants as indexed facts, then permissions.md §3.")
-	fmt.Fprintf(&b, "roles := %s\n", set(sortedKeys(m.RolePolicy)))
+	// known_role: the roles of the model, as indexed rules (cheaper for
+	// OPA than a lookup in a set).
+	for i, role := range sortedKeys(m.RolePolicy) {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "known_role if input.role == %s\n", quote(role))
+	}
 	// One rule per granted (role, item, visibility, action, ownership): the
 	// body is equality tests on input fields, which OPA's rule index uses to
 	// pick the rule that can match. "allowed" rules have the visibility gate
 	// of permissions.md §3 step 1 folded in (it depends only on the role, the
 	// visibility and ownership, except for shared items); "grant" rules
-	// ignore the gate and serve to explain a denial.
+	// ignore the gate and serve to explain a denial. Where the owner and
+	// other users get the same rule, one rule without the ownership test
+	// covers both.
 	rule := func(head, role, item, vis, action string, body ...string) {
 		fmt.Fprintf(&b, "\n%s if {\n\tinput.role == %s\n\tinput.target_name == %s\n\tinput.target_visibility == %s\n\tinput.action == %s\n", head, quote(role), quote(item), quote(vis), quote(action))
 		for _, line := range body {
-			fmt.Fprintf(&b, "\t%s\n", line)
+			if line != "" {
+				fmt.Fprintf(&b, "\t%s\n", line)
+			}
 		}
 		b.WriteString("}\n")
 	}
-	emit := func(role, item, vis string, actions []string, owned bool) {
-		// Ownership is tested inline (a comparison is cheaper for OPA than
-		// the negation of a rule).
-		own := "input.user_id != input.target_owner"
-		if owned {
-			own = "input.user_id == input.target_owner"
+	const (
+		isOwner    = "input.user_id == input.target_owner"
+		isNotOwner = "input.user_id != input.target_owner"
+	)
+	// gate is the extra condition of an allowed rule, and false where the
+	// gate is closed whatever the list says.
+	gate := func(role, vis string, owner bool) (string, bool) {
+		switch {
+		case role == "superuser" || role == "staff" || vis == "public" || vis == "unlisted":
+			return "", true
+		case vis == "private":
+			return "", owner
+		case vis == "shared" && owner:
+			return "shared_list_ok", true
+		case vis == "shared":
+			return "shared_with_requester", true
 		}
-		bypass := role == "superuser" || role == "staff"
-		for _, a := range actions {
-			rule("grant", role, item, vis, a, own)
+		return "", false
+	}
+	emit := func(role, item, vis string, ownedActions, otherActions []string) {
+		for _, a := range sortedUnique(append(slices.Clone(ownedActions), otherActions...)) {
+			mine, others := slices.Contains(ownedActions, a), slices.Contains(otherActions, a)
 			switch {
-			case bypass || vis == "public" || vis == "unlisted":
-				rule("allowed", role, item, vis, a, own)
-			case vis == "private" && owned:
-				rule("allowed", role, item, vis, a, own)
-			case vis == "shared" && owned:
-				rule("allowed", role, item, vis, a, own, "not shared.malformed")
-			case vis == "shared":
-				rule("allowed", role, item, vis, a, own, "shared_with_requester")
+			case mine && others:
+				rule("grant", role, item, vis, a)
+			case mine:
+				rule("grant", role, item, vis, a, isOwner)
+			default:
+				rule("grant", role, item, vis, a, isNotOwner)
+			}
+			mineCond, mineOK := gate(role, vis, true)
+			otherCond, otherOK := gate(role, vis, false)
+			mineOK = mineOK && mine
+			otherOK = otherOK && others
+			switch {
+			case mineOK && otherOK && mineCond == otherCond:
+				rule("allowed", role, item, vis, a, mineCond)
+			default:
+				if mineOK {
+					rule("allowed", role, item, vis, a, isOwner, mineCond)
+				}
+				if otherOK {
+					rule("allowed", role, item, vis, a, isNotOwner, otherCond)
+				}
 			}
 		}
 	}
@@ -122,10 +159,11 @@ func Compile(m *Model, source string) *Compiled {
 				continue
 			}
 			for _, vis := range sortedUnique(ir.ValidVisibilities) {
+				var owned []string
 				if slices.Contains(rr.CanOwnItems, item) {
-					emit(role, item, vis, intersect(rr.AllowedActionsForOwned, ir.ValidRoleActions), true)
+					owned = intersect(rr.AllowedActionsForOwned, ir.ValidRoleActions)
 				}
-				emit(role, item, vis, intersect(rr.AllowedActionsForOther[vis], ir.ValidRoleActions), false)
+				emit(role, item, vis, owned, intersect(rr.AllowedActionsForOther[vis], ir.ValidRoleActions))
 			}
 		}
 	}
@@ -135,6 +173,11 @@ func Compile(m *Model, source string) *Compiled {
 	b.Reset()
 	header("authnzrv.limits", "Limit decisions: the model's role limits as indexed facts, then permissions.md §6.")
 	fmt.Fprintf(&b, "roles := %s\n", set(sortedKeys(m.RolePolicy)))
+	for _, role := range sortedKeys(m.RolePolicy) {
+		fmt.Fprintf(&b, "\nknown_role if input.role == %s\n", quote(role))
+	}
+	// Per limit: the fact (rule, for explanations), and has_limit and
+	// passes as indexed rules whose last test compares the cast value.
 	limits := 0
 	for _, role := range sortedKeys(m.RolePolicy) {
 		for _, name := range sortedKeys(m.RolePolicy[role].Limits) {
@@ -152,8 +195,13 @@ func Compile(m *Model, source string) *Compiled {
 					cmp = strconv.FormatInt(int64(f), 10) // Python int(): toward zero
 				}
 			}
-			fact := fmt.Sprintf(`{"type": %s, "kind": %s, "operator": %s, "limit": %s, "cmp": %s}`, quote(l.Type), quote(lt.Type), quote(lt.Operator), l.Limit.String(), cmp)
-			fmt.Fprintf(&b, "\nrule := %s if {\n\tinput.role == %s\n\tinput.limit_name == %s\n}\n", fact, quote(role), quote(name))
+			op := map[string]string{"lt": "<", "gt": ">"}[lt.Operator]
+			match := fmt.Sprintf("\tinput.role == %s\n\tinput.limit_name == %s\n", quote(role), quote(name))
+			fmt.Fprintf(&b, "\n# %s %s: %s (%s, %s) %s\n", role, name, l.Type, lt.Type, lt.Operator, l.Limit.String())
+			fmt.Fprintf(&b, "rule := {\"type\": %s, \"kind\": %s, \"operator\": %s, \"limit\": %s, \"cmp\": %s} if {\n%s}\n",
+				quote(l.Type), quote(lt.Type), quote(lt.Operator), l.Limit.String(), cmp, match)
+			fmt.Fprintf(&b, "\nhas_limit if {\n%s}\n", match)
+			fmt.Fprintf(&b, "\npasses if {\n%s\tvalue_%s %s %s\n}\n", match, lt.Type, op, cmp)
 			limits++
 		}
 	}
@@ -270,6 +318,31 @@ test_deny_reasons if {
 	count(odd_reasons) == 0
 }
 
+# The engine passes the shared-with list pre-parsed (input.shared): with
+# it, every shared case decides as with the list parsed here.
+preparsed_failures contains c if {
+	some c in cases
+	c[5] == "shared"
+	parsed := access.parsed_shared with input as {"target_sharedwith": c[6]}
+	d := access.decision with input as {
+		"user_id": c[0], "role": c[1], "action": c[2], "target_name": c[3],
+		"target_owner": c[4], "target_visibility": c[5], "target_sharedwith": c[6],
+		"shared": parsed,
+	}
+	d.allowed != c[7]
+}
+
+test_preparsed_shared_list if {
+	count(preparsed_failures) == 0
+}
+
+test_parsed_shared if {
+	access.parsed_shared == {"malformed": false, "ids": set()} with input as {}
+	access.parsed_shared == {"malformed": false, "ids": set()} with input as {"target_sharedwith": " NONE "}
+	access.parsed_shared == {"malformed": true, "ids": set()} with input as {"target_sharedwith": "5,x"}
+	access.parsed_shared == {"malformed": false, "ids": {2, 5, 10}} with input as {"target_sharedwith": " 5 , +2,1_0"}
+}
+
 test_unknown_role_reason if {
 	d := access.decision with input as {"user_id": 1, "role": "nobody-role", "action": "view", "target_name": "x", "target_owner": 1, "target_visibility": "public", "target_sharedwith": ""}
 	d.reason == "unknown role"
@@ -278,13 +351,49 @@ test_unknown_role_reason if {
 	return b.String()
 }
 
-// limitsTests pins each role limit at, below and above its bound.
+// castSamples are values_to_check of other JSON types for the limit tests.
+var castSamples = []struct {
+	rego  string
+	value any
+}{
+	{"true", true}, {"false", false}, {"-3.7", json.Number("-3.7")}, {`"7"`, "7"}, {`" +1_0 "`, " +1_0 "},
+	{`"4.5"`, "4.5"}, {`"x"`, "x"}, {"null", nil}, {`[1]`, []any{json.Number("1")}},
+}
+
+// castPasses is whether value passes a limit of type lt with bound limit,
+// as permissions.md §6 casts and compares it.
+func castPasses(lt LimitType, limit float64, value any) bool {
+	var x, bound float64
+	if lt.Type == "int" {
+		n, ok := PyInt(value)
+		if !ok {
+			return false
+		}
+		x, bound = float64(n), math.Trunc(limit)
+	} else {
+		f, ok := PyFloat(value)
+		if !ok || math.IsNaN(f) {
+			return false
+		}
+		x, bound = f, limit
+	}
+	if lt.Operator == "gt" {
+		return x > bound
+	}
+	return x < bound
+}
+
+// limitsTests pins each role limit at, below and above its bound, and
+// with values of other JSON types.
 func limitsTests(m *Model, source string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Code generated by `authnzrv policy import` from %s: every role limit\n# checked at, below and above its bound.\npackage authnzrv.limits_test\n\nimport data.authnzrv.limits\n\n", source)
-	b.WriteString("# [role, limit_name, value, allowed]\ncases := [\n")
+	b.WriteString("# [role, limit_name, value, allowed, the value's casts as the engine passes them]\ncases := [\n")
+	row := func(role, name, rego string, value any, allowed bool) {
+		fmt.Fprintf(&b, "\t[%s, %s, %s, %t, %s],\n", quote(role), quote(name), rego, allowed, casts(value).String())
+	}
 	for _, role := range sortedKeys(m.RolePolicy) {
-		b.WriteString(fmt.Sprintf("\t[%s, \"no-such-limit\", 1, true],\n", quote(role)))
+		row(role, "no-such-limit", "1", json.Number("1"), true)
 		for _, name := range sortedKeys(m.RolePolicy[role].Limits) {
 			l := m.RolePolicy[role].Limits[name]
 			lt, ok := m.Limits[l.Type]
@@ -295,13 +404,18 @@ func limitsTests(m *Model, source string) string {
 			if err != nil {
 				continue
 			}
+			// Python's int() and float() of other JSON values.
+			for _, v := range castSamples {
+				row(role, name, v.rego, v.value, castPasses(lt, f, v.value))
+			}
 			for _, delta := range []float64{-1, 0, 1} {
 				v := f + delta
 				want := (lt.Operator == "gt" && v > f) || (lt.Operator == "lt" && v < f)
 				if lt.Type == "int" {
 					want = (lt.Operator == "gt" && float64(int64(v)) > float64(int64(f))) || (lt.Operator == "lt" && float64(int64(v)) < float64(int64(f)))
 				}
-				fmt.Fprintf(&b, "\t[%s, %s, %s, %t],\n", quote(role), quote(name), strconv.FormatFloat(v, 'f', -1, 64), want)
+				n := strconv.FormatFloat(v, 'f', -1, 64)
+				row(role, name, n, json.Number(n), want)
 			}
 		}
 	}
@@ -311,6 +425,18 @@ failures contains c if {
 	some c in cases
 	d := limits.decision with input as {"role": c[0], "limit_name": c[1], "value": c[2]}
 	d.allowed != c[3]
+}
+
+# The engine passes the casts pre-computed (input.cast): with them, every
+# case decides as with the casts computed here.
+precast_failures contains c if {
+	some c in cases
+	d := limits.decision with input as {"role": c[0], "limit_name": c[1], "value": c[2], "cast": c[4]}
+	d.allowed != c[3]
+}
+
+test_precomputed_casts if {
+	count(precast_failures) == 0
 }
 
 test_limit_table if {

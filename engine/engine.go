@@ -100,8 +100,12 @@ const (
 
 // revision is one compiled policy set with its prepared queries.
 type revision struct {
-	id     string
-	model  *Model
+	id    string
+	model *Model
+	// terms holds the model's names as terms, shared by every input of
+	// this revision (terms are never modified), which spares the
+	// allocations of making them per request.
+	terms  map[string]*ast.Term
 	access rego.PreparedEvalQuery
 	limits rego.PreparedEvalQuery
 	rate   rego.PreparedEvalQuery
@@ -274,7 +278,7 @@ func (e *Engine) build(ctx context.Context) (*revision, error) {
 		}
 		return pq, nil
 	}
-	r := &revision{model: model, id: digest(srcs, modelJSON, e.o.RateLimits)}
+	r := &revision{model: model, id: digest(srcs, modelJSON, e.o.RateLimits), terms: modelTerms(model)}
 	if r.access, err = prepare(accessQuery); err != nil {
 		return nil, err
 	}
@@ -394,28 +398,68 @@ var (
 	keyLimitName  = ast.StringTerm("limit_name")
 	keyValue      = ast.StringTerm("value")
 	keyCast       = ast.StringTerm("cast")
-	noList        = ast.ObjectTerm([2]*ast.Term{keyMalformed, ast.BooleanTerm(false)}, [2]*ast.Term{keyIDs, ast.ArrayTerm()})
+	noList        = ast.ObjectTerm([2]*ast.Term{keyMalformed, ast.InternedTerm(false)}, [2]*ast.Term{keyIDs, ast.SetTerm()})
+	badList       = ast.ObjectTerm([2]*ast.Term{keyMalformed, ast.InternedTerm(true)}, [2]*ast.Term{keyIDs, ast.SetTerm()})
 )
 
-func accessObject(in AccessInput) ast.Value {
+// modelTerms makes a term of every name of the model.
+func modelTerms(m *Model) map[string]*ast.Term {
+	terms := map[string]*ast.Term{"": ast.InternedTerm("")}
+	add := func(names ...string) {
+		for _, n := range names {
+			terms[n] = ast.StringTerm(n)
+		}
+	}
+	if m == nil {
+		return terms
+	}
+	add(m.Roles...)
+	add(m.Items...)
+	add(m.Actions...)
+	add(m.Visibilities...)
+	add(sortedKeys(m.RolePolicy)...)
+	add(sortedKeys(m.ItemPolicy)...)
+	for _, rr := range m.RolePolicy {
+		add(sortedKeys(rr.Limits)...)
+	}
+	return terms
+}
+
+// term is s as a term: the revision's own for a name of the model.
+func (r *revision) term(s string) *ast.Term {
+	if t, ok := r.terms[s]; ok {
+		return t
+	}
+	return ast.StringTerm(s)
+}
+
+// accessObject is the input of an access decision: the request's fields
+// and, as "shared", its shared-with list parsed as the policy's
+// parsed_shared would parse it ({"malformed": bool, "ids": set}).
+func (r *revision) accessObject(in AccessInput) ast.Value {
 	shared := noList
 	if in.TargetSharedWith != "" {
 		ids, _, err := ParseSharedWith(in.TargetSharedWith)
-		idTerms := make([]*ast.Term, len(ids))
-		for i, id := range ids {
-			idTerms[i] = ast.IntNumberTerm(int(id))
+		switch {
+		case err != nil:
+			shared = badList
+		case len(ids) > 0:
+			idTerms := make([]*ast.Term, len(ids))
+			for i, id := range ids {
+				idTerms[i] = ast.InternedTerm(id)
+			}
+			shared = ast.ObjectTerm([2]*ast.Term{keyMalformed, ast.InternedTerm(false)}, [2]*ast.Term{keyIDs, ast.SetTerm(idTerms...)})
 		}
-		shared = ast.ObjectTerm([2]*ast.Term{keyMalformed, ast.BooleanTerm(err != nil)}, [2]*ast.Term{keyIDs, ast.ArrayTerm(idTerms...)})
 	}
 	return ast.NewObject(
 		[2]*ast.Term{keyShared, shared},
-		[2]*ast.Term{keyUserID, ast.IntNumberTerm(int(in.UserID))},
-		[2]*ast.Term{keyRole, ast.StringTerm(in.Role)},
-		[2]*ast.Term{keyAction, ast.StringTerm(in.Action)},
-		[2]*ast.Term{keyTarget, ast.StringTerm(in.TargetName)},
-		[2]*ast.Term{keyOwner, ast.IntNumberTerm(int(in.TargetOwner))},
-		[2]*ast.Term{keyVisibility, ast.StringTerm(in.TargetVisibility)},
-		[2]*ast.Term{keySharedWith, ast.StringTerm(in.TargetSharedWith)},
+		[2]*ast.Term{keyUserID, ast.InternedTerm(in.UserID)},
+		[2]*ast.Term{keyRole, r.term(in.Role)},
+		[2]*ast.Term{keyAction, r.term(in.Action)},
+		[2]*ast.Term{keyTarget, r.term(in.TargetName)},
+		[2]*ast.Term{keyOwner, ast.InternedTerm(in.TargetOwner)},
+		[2]*ast.Term{keyVisibility, r.term(in.TargetVisibility)},
+		[2]*ast.Term{keySharedWith, r.term(in.TargetSharedWith)},
 	)
 }
 
@@ -449,7 +493,7 @@ func (e *Engine) Access(ctx context.Context, in AccessInput) (Decision, error) {
 
 // access evaluates an access decision.
 func (e *Engine) access(ctx context.Context, r *revision, in AccessInput) (Decision, error) {
-	v, err := evalValue(ctx, r.access, accessObject(in))
+	v, err := evalValue(ctx, r.access, r.accessObject(in))
 	if err != nil {
 		return Decision{}, err
 	}
@@ -473,22 +517,24 @@ const (
 	VerdictNotGranted  = "not granted"
 )
 
-// accessDecision words a verdict with the request's details.
+// accessDecision words a verdict with the request's details (by
+// concatenation: this runs on every uncached decision).
 func accessDecision(verdict string, in AccessInput) Decision {
+	q := func(s string) string { return "'" + s + "'" }
 	whose := "owned by another user"
 	if in.UserID == in.TargetOwner {
 		whose = "it owns"
 	}
 	switch verdict {
 	case VerdictGranted:
-		return Decision{Allowed: true, Reason: fmt.Sprintf("allow: role '%s' may '%s' a '%s' '%s' %s", in.Role, in.Action, in.TargetVisibility, in.TargetName, whose)}
+		return Decision{Allowed: true, Reason: "allow: role " + q(in.Role) + " may " + q(in.Action) + " a " + q(in.TargetVisibility) + " " + q(in.TargetName) + " " + whose}
 	case VerdictUnknownRole:
-		return Decision{Reason: fmt.Sprintf("deny: unknown role '%s'", in.Role)}
+		return Decision{Reason: "deny: unknown role " + q(in.Role)}
 	case VerdictGateClosed:
-		return Decision{Reason: fmt.Sprintf("deny: visibility gate closed: user %d may not see a '%s' '%s' of user %d (shared with '%s')",
-			in.UserID, in.TargetVisibility, in.TargetName, in.TargetOwner, in.TargetSharedWith)}
+		return Decision{Reason: "deny: visibility gate closed: user " + strconv.FormatInt(in.UserID, 10) + " may not see a " + q(in.TargetVisibility) + " " + q(in.TargetName) +
+			" of user " + strconv.FormatInt(in.TargetOwner, 10) + " (shared with " + q(in.TargetSharedWith) + ")"}
 	case VerdictNotGranted:
-		return Decision{Reason: fmt.Sprintf("deny: not granted: role '%s' may not '%s' a '%s' '%s' %s", in.Role, in.Action, in.TargetVisibility, in.TargetName, whose)}
+		return Decision{Reason: "deny: not granted: role " + q(in.Role) + " may not " + q(in.Action) + " a " + q(in.TargetVisibility) + " " + q(in.TargetName) + " " + whose}
 	}
 	return Decision{Reason: "deny: " + verdict}
 }
@@ -506,51 +552,130 @@ func VerdictOf(d Decision) string {
 	return strings.TrimPrefix(d.Reason, "deny: ")
 }
 
-// Limit decides a user-check-limit question.
-func (e *Engine) Limit(ctx context.Context, in LimitInput) (Decision, error) {
+// limitObject is the input of a limit decision: role, limit_name, the
+// value as sent, and as "cast" its Python int() and float() (casts). val is
+// the decoded value.
+func (r *revision) limitObject(in LimitInput) (ast.Value, any, error) {
 	var val any
-	if len(in.Value) > 0 {
+	if n, ok := jsonNumber(in.Value); ok {
+		val = n // the usual case, without a decoder
+	} else if len(in.Value) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(in.Value))
 		dec.UseNumber()
 		if err := dec.Decode(&val); err != nil {
-			return Decision{}, fmt.Errorf("engine: value_to_check: %w", err)
+			return nil, nil, fmt.Errorf("engine: value_to_check: %w", err)
 		}
 		if dec.More() {
-			return Decision{}, errors.New("engine: value_to_check: more than one JSON value")
+			return nil, nil, errors.New("engine: value_to_check: more than one JSON value")
 		}
 	}
 	value, err := ast.InterfaceToValue(val)
 	if err != nil {
-		return Decision{}, fmt.Errorf("engine: value_to_check: %w", err)
+		return nil, nil, fmt.Errorf("engine: value_to_check: %w", err)
 	}
-	obj := ast.NewObject(
-		[2]*ast.Term{keyRole, ast.StringTerm(in.Role)},
-		[2]*ast.Term{keyLimitName, ast.StringTerm(in.LimitName)},
+	return ast.NewObject(
+		[2]*ast.Term{keyRole, r.term(in.Role)},
+		[2]*ast.Term{keyLimitName, r.term(in.LimitName)},
 		[2]*ast.Term{keyValue, ast.NewTerm(value)},
 		[2]*ast.Term{keyCast, ast.NewTerm(casts(val))},
-	)
-	v, err := eval(ctx, e.cur.Load().limits, obj)
+	), val, nil
+}
+
+// jsonNumber reports whether b is one JSON number (whitespace around it
+// allowed) and returns it.
+func jsonNumber(b []byte) (json.Number, bool) {
+	s := strings.Trim(string(b), " \t\r\n")
+	i := 0
+	digits := func() int {
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i - start
+	}
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case digits() == 0:
+		return "", false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return "", false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return "", false
+		}
+	}
+	return json.Number(s), i == len(s)
+}
+
+// Limit decides a user-check-limit question.
+func (e *Engine) Limit(ctx context.Context, in LimitInput) (Decision, error) {
+	r := e.cur.Load()
+	obj, val, err := r.limitObject(in)
 	if err != nil {
 		return Decision{}, err
 	}
-	shown := string(in.Value)
-	if b, err := json.Marshal(val); err == nil {
-		shown = string(b)
+	v, err := evalValue(ctx, r.limits, obj)
+	if err != nil {
+		return Decision{}, err
 	}
-	rule, _ := v["rule"].(map[string]any)
-	switch v["verdict"] {
+	switch v {
 	case "unknown_role":
 		return Decision{Reason: fmt.Sprintf("deny: unknown role '%s'", in.Role)}, fmt.Errorf("%w %q", ErrUnknownRole, in.Role)
-	case "undefined_limit_type":
-		return Decision{Reason: fmt.Sprintf("deny: limit type of '%s' is not defined", in.LimitName)}, fmt.Errorf("%w for %q", ErrUndefinedLimitType, in.LimitName)
 	case "no_limit":
 		return Decision{Allowed: true, Reason: fmt.Sprintf("allow: role '%s' has no limit '%s'", in.Role, in.LimitName)}, nil
-	case "passes":
-		return Decision{Allowed: true, Reason: fmt.Sprintf("allow: %s %v %v for role '%s' limit '%s'", shown, rule["operator"], rule["limit"], in.Role, in.LimitName)}, nil
-	case "fails":
-		return Decision{Reason: fmt.Sprintf("deny: %s is not %v %v for role '%s' limit '%s'", shown, rule["operator"], rule["limit"], in.Role, in.LimitName)}, nil
+	case "passes", "fails":
+		shown := string(in.Value)
+		if b, err := json.Marshal(val); err == nil {
+			shown = string(b)
+		}
+		bound, known := limitBound(r.model, in.Role, in.LimitName)
+		switch {
+		case v == "passes" && known:
+			return Decision{Allowed: true, Reason: fmt.Sprintf("allow: %s %s for role '%s' limit '%s'", shown, bound, in.Role, in.LimitName)}, nil
+		case v == "passes":
+			return Decision{Allowed: true, Reason: fmt.Sprintf("allow: %s passes limit '%s' of role '%s'", shown, in.LimitName, in.Role)}, nil
+		case known:
+			return Decision{Reason: fmt.Sprintf("deny: %s is not %s for role '%s' limit '%s'", shown, bound, in.Role, in.LimitName)}, nil
+		default:
+			return Decision{Reason: fmt.Sprintf("deny: %s fails limit '%s' of role '%s'", shown, in.LimitName, in.Role)}, nil
+		}
 	}
-	return Decision{}, fmt.Errorf("engine: unknown limit verdict %v", v["verdict"])
+	return Decision{}, fmt.Errorf("engine: unknown limit outcome %v", v)
+}
+
+// limitBound words a limit of the model as "operator limit" ("lt 600"),
+// for the reason of a decision; known is false when the model has no such
+// limit (a policy of --policies decided).
+func limitBound(m *Model, role, name string) (bound string, known bool) {
+	if m == nil {
+		return "", false
+	}
+	rr, ok := m.RolePolicy[role]
+	if !ok {
+		return "", false
+	}
+	l, ok := rr.Limits[name]
+	if !ok {
+		return "", false
+	}
+	lt, ok := m.Limits[l.Type]
+	if !ok {
+		return "", false
+	}
+	return lt.Operator + " " + l.Limit.String(), true
 }
 
 // RateLimits asks the rate-limit policy which buckets a request draws from.

@@ -200,7 +200,3 @@ func sortedKeys[V any](m map[string]V) []string {
 // (user-check-access and user-check-limit answer "exception when checking
 // the DB" for it, actions.md §8).
 var ErrUnknownRole = errors.New("engine: unknown role")
-
-// ErrUndefinedLimitType is returned by Limit for a role limit whose type is
-// not defined in the model's limits.
-var ErrUndefinedLimitType = errors.New("engine: undefined limit type")

@@ -42,7 +42,10 @@ func TestPolicyImportThenTest(t *testing.T) {
 			}
 			// A decision changed by hand is caught by the generated tests.
 			src, _ := os.ReadFile(filepath.Join(dir, "access.rego"))
-			broken := strings.Replace(string(src), "2 in shared.ids", "3 in shared.ids", 1)
+			broken := strings.Replace(string(src), "parsed_shared.ids[2]", "parsed_shared.ids[3]", 1)
+			if broken == string(src) {
+				t.Fatal("the rule to break is not in the generated policy")
+			}
 			os.WriteFile(filepath.Join(dir, "access.rego"), []byte(broken), 0o644)
 			if out, _, err = runPolicy(t, "", "test", dir); err == nil || !strings.Contains(out, "test_decision_table") {
 				t.Fatalf("broken policy passed: %v\n%s", err, out)

@@ -34,42 +34,40 @@ to_float(v) := to_number(trim_prefix(replace(trim_space(v), "_", ""), "+")) if {
 	regex.match(`^\s*[+-]?([0-9](_?[0-9])*(\.([0-9](_?[0-9])*)?)?|\.[0-9](_?[0-9])*)([eE][+-]?[0-9](_?[0-9])*)?\s*$`, v)
 }
 
-cast(v) := to_int(v) if rule.kind == "int"
-
-cast(v) := to_float(v) if rule.kind == "float"
-
-# value is value_to_check cast to the limit's kind. The engine passes the
-# casts pre-computed (input.cast, the same Python rules); for other callers
-# they are computed here.
-value := input.cast[rule.kind] if {
+# value_int and value_float are value_to_check cast as Python's int() and
+# float() cast it. The engine passes the casts pre-computed (input.cast,
+# the same rules); for other callers they are computed here.
+value_int := input.cast.int if {
 	input.cast
-} else := cast(input.value)
+} else := to_int(input.value)
 
-passes if {
-	rule.operator == "gt"
-	value > rule.cmp
-}
+value_float := input.cast.float if {
+	input.cast
+} else := to_float(input.value)
 
-passes if {
-	rule.operator == "lt"
-	value < rule.cmp
-}
+default known_role := false
 
-# outcome is what the engine asks for: the verdict ("unknown_role",
-# "no_limit", "passes", "fails") and the limit that decided; the engine
-# words the reason as decision does below.
-outcome := {"verdict": "unknown_role"} if {
-	not input.role in roles
-} else := {"verdict": "no_limit"} if {
-	not rule
-} else := {"verdict": "passes", "rule": rule} if {
+default has_limit := false
+
+default passes := false
+
+# outcome is what the engine asks for: "passes", "fails", "no_limit" (a
+# known role without this limit passes) or "unknown_role". The engine
+# words the reason as decision does below. passes implies has_limit, and
+# has_limit a known role, so each test is reached only when the ones above
+# it failed; every test is positive (cheaper for OPA than a negation).
+outcome := "passes" if {
 	passes
-} else := {"verdict": "fails", "rule": rule}
+} else := "fails" if {
+	has_limit
+} else := "no_limit" if {
+	known_role
+} else := "unknown_role"
 
 decision := {"allowed": false, "reason": sprintf("deny: unknown role '%s'", [input.role]), "error": "unknown_role"} if {
-	not input.role in roles
+	outcome == "unknown_role"
 } else := {"allowed": true, "reason": sprintf("allow: role '%s' has no limit '%s'", [input.role, input.limit_name])} if {
-	not rule
-} else := {"allowed": true, "reason": sprintf("allow: %v %s %v for role '%s'", [input.value, rule.operator, rule.limit, input.role])} if {
-	passes
+	outcome == "no_limit"
+} else := {"allowed": true, "reason": sprintf("allow: %v %s %v for role '%s' limit '%s'", [input.value, rule.operator, rule.limit, input.role, input.limit_name])} if {
+	outcome == "passes"
 } else := {"allowed": false, "reason": sprintf("deny: %v is not %s %v for role '%s' limit '%s'", [input.value, rule.operator, rule.limit, input.role, input.limit_name])}
