@@ -358,9 +358,24 @@ var noMetrics = rego.EvalMetrics(metrics.NoOp())
 // whole request.
 var neverCancel = rego.EvalExternalCancel(topdown.NewCancel())
 
+// noMemo is a cache of rule values that keeps nothing. The compiled access
+// and limit policies evaluate each rule about once per decision, so OPA's
+// per-evaluation memo of rule values costs more than it saves there (a
+// fifth of the allocations, 8-13 % of the time); the rate-limit policy,
+// which refers to its rules many times, keeps the memo.
+type noMemo struct{}
+
+func (noMemo) Push()                         {}
+func (noMemo) Pop()                          {}
+func (noMemo) Get(ast.Ref) (*ast.Term, bool) { return nil, false }
+func (noMemo) Put(ast.Ref, *ast.Term)        {}
+func (noMemo) Keys() []ast.Ref               { return nil }
+
+var withoutMemo = rego.EvalVirtualCache(noMemo{})
+
 // evalValue runs a prepared query and returns its single value.
-func evalValue(ctx context.Context, pq rego.PreparedEvalQuery, input ast.Value) (any, error) {
-	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input), noMetrics, neverCancel)
+func evalValue(ctx context.Context, pq rego.PreparedEvalQuery, input ast.Value, opts ...rego.EvalOption) (any, error) {
+	rs, err := pq.Eval(ctx, append([]rego.EvalOption{rego.EvalParsedInput(input), noMetrics, neverCancel}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("engine: eval: %w", err)
 	}
@@ -493,7 +508,7 @@ func (e *Engine) Access(ctx context.Context, in AccessInput) (Decision, error) {
 
 // access evaluates an access decision.
 func (e *Engine) access(ctx context.Context, r *revision, in AccessInput) (Decision, error) {
-	v, err := evalValue(ctx, r.access, r.accessObject(in))
+	v, err := evalValue(ctx, r.access, r.accessObject(in), withoutMemo)
 	if err != nil {
 		return Decision{}, err
 	}
@@ -627,7 +642,7 @@ func (e *Engine) Limit(ctx context.Context, in LimitInput) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
-	v, err := evalValue(ctx, r.limits, obj)
+	v, err := evalValue(ctx, r.limits, obj, withoutMemo)
 	if err != nil {
 		return Decision{}, err
 	}
