@@ -56,7 +56,7 @@ func (s *Store) NewAPIKey(ctx context.Context, tkn, sessionToken string, userID 
 // VerifyAPIKey returns the session-bound key for (tkn, uid, role) when it is
 // valid now: expires > now, issued < now and not_valid_before < now.
 func (s *Store) VerifyAPIKey(ctx context.Context, tkn string, uid int64, role string) (*APIKey, error) {
-	return validKey[APIKey](ctx, s.db, tkn, uid, role)
+	return validKey[APIKey](ctx, s, tkn, uid, role)
 }
 
 // RevokeAPIKey deletes the session-bound key (tkn, uid, role) and reports how
@@ -103,23 +103,29 @@ func (s *Store) NewNoSessionKey(ctx context.Context, p NoSessionKeyParams) error
 
 // VerifyNoSessionKey is VerifyAPIKey for no-session keys.
 func (s *Store) VerifyNoSessionKey(ctx context.Context, tkn string, uid int64, role string) (*NoSessionKey, error) {
-	return validKey[NoSessionKey](ctx, s.db, tkn, uid, role)
+	return validKey[NoSessionKey](ctx, s, tkn, uid, role)
 }
 
-// validKey selects the key row of type K for (tkn, uid, role) that is valid
-// now.
-func validKey[K APIKey | NoSessionKey](ctx context.Context, db *bun.DB, tkn string, uid int64, role string) (*K, error) {
+// validKey returns the key row of type K with token tkn when it belongs to
+// (uid, role) and is valid now (issued < now, not_valid_before < now,
+// expires > now).
+func validKey[K APIKey | NoSessionKey](ctx context.Context, s *Store, tkn string, uid int64, role string) (*K, error) {
 	var k K
-	t := now()
-	err := db.NewSelect().Model(&k).
-		Where("tkn_hash = ?", TokenHash(tkn)).Where("user_id = ?", uid).Where("user_role = ?", role).
-		Where("expires > ?", t).Where("issued < ?", t).Where("not_valid_before < ?", t).
-		Limit(1).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
+	if err := s.getByKey(ctx, &k, "tkn_hash", TokenHash(tkn)); errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
-	}
-	if err != nil {
+	} else if err != nil {
 		return nil, fmt.Errorf("identity: select API key: %w", err)
+	}
+	var f keyFields
+	switch x := any(&k).(type) {
+	case *APIKey:
+		f = keyFields{x.UserID, x.UserRole, x.Expires, x.Issued, x.NotValidBefore}
+	case *NoSessionKey:
+		f = keyFields{x.UserID, x.UserRole, x.Expires, x.Issued, x.NotValidBefore}
+	}
+	t := now()
+	if f.userID != uid || f.role != role || !f.expires.After(t) || !f.issued.Before(t) || !f.notValidBefore.Before(t) {
+		return nil, ErrNotFound
 	}
 	return &k, nil
 }
@@ -231,4 +237,11 @@ func (s *Store) PurgeAPIKeys(ctx context.Context, cutoff time.Time, batch int) (
 		}
 	}
 	return total, nil
+}
+
+// keyFields are the fields of a key row that decide whether it is valid.
+type keyFields struct {
+	userID                          int64
+	role                            string
+	expires, issued, notValidBefore time.Time
 }

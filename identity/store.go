@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -17,6 +18,8 @@ import (
 // Store reads and writes identity rows. It is safe for concurrent use.
 type Store struct {
 	db *bun.DB
+	// stmts holds prepared statements by query text (prepared.go).
+	stmts sync.Map
 }
 
 // NewStore returns a Store over an open, migrated database.
@@ -90,11 +93,8 @@ func (s *Store) CreateSession(ctx context.Context, p NewSessionParams) (string, 
 // is_active and the role).
 func (s *Store) LiveSession(ctx context.Context, token string) (*SessionInfo, error) {
 	var sess Session
-	err := s.db.NewSelect().Model(&sess).
-		Where("token_hash = ?", TokenHash(token)).
-		Where("expires > ?", now()).
-		Limit(1).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
+	err := s.getByKey(ctx, &sess, "token_hash", TokenHash(token))
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !sess.Expires.After(now())) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
@@ -177,7 +177,7 @@ func (s *Store) PurgeSessions(ctx context.Context, cutoff time.Time, batch int) 
 // UserByID returns the user with this id or ErrNotFound.
 func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
 	var u User
-	err := s.db.NewSelect().Model(&u).Where("user_id = ?", id).Limit(1).Scan(ctx)
+	err := s.getByKey(ctx, &u, "user_id", id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
