@@ -69,8 +69,14 @@ type LimitInput struct {
 
 // Decision is a policy's answer and the rule that decided it.
 type Decision struct {
-	Allowed bool   `json:"allowed"`
-	Reason  string `json:"reason"`
+	Allowed bool `json:"allowed"`
+	// Rule is the policy's one-word answer, naming the rule that decided:
+	// for access "granted", "visibility gate closed", "not granted" or
+	// "unknown role"; for limits "passes", "fails", "no_limit" or
+	// "unknown_role".
+	Rule string `json:"rule"`
+	// Reason words the decision with the request's details.
+	Reason string `json:"reason"`
 }
 
 // Options configure an Engine.
@@ -535,6 +541,13 @@ const (
 // accessDecision words a verdict with the request's details (by
 // concatenation: this runs on every uncached decision).
 func accessDecision(verdict string, in AccessInput) Decision {
+	d := wordAccess(verdict, in)
+	d.Rule = verdict
+	return d
+}
+
+// wordAccess words an access verdict.
+func wordAccess(verdict string, in AccessInput) Decision {
 	q := func(s string) string { return "'" + s + "'" }
 	whose := "owned by another user"
 	if in.UserID == in.TargetOwner {
@@ -554,23 +567,9 @@ func accessDecision(verdict string, in AccessInput) Decision {
 	return Decision{Reason: "deny: " + verdict}
 }
 
-// VerdictOf returns the verdict a decision of Access was worded from.
-func VerdictOf(d Decision) string {
-	if d.Allowed {
-		return VerdictGranted
-	}
-	for _, v := range []string{VerdictUnknownRole, VerdictGateClosed, VerdictNotGranted} {
-		if strings.HasPrefix(d.Reason, "deny: "+v) {
-			return v
-		}
-	}
-	return strings.TrimPrefix(d.Reason, "deny: ")
-}
-
 // limitObject is the input of a limit decision: role, limit_name, the
-// value as sent, and as "cast" its Python int() and float() (casts). val is
-// the decoded value.
-func (r *revision) limitObject(in LimitInput) (ast.Value, any, error) {
+// value as sent, and as "cast" its Python int() and float() (casts).
+func (r *revision) limitObject(in LimitInput) (ast.Value, error) {
 	var val any
 	if n, ok := jsonNumber(in.Value); ok {
 		val = n // the usual case, without a decoder
@@ -578,22 +577,22 @@ func (r *revision) limitObject(in LimitInput) (ast.Value, any, error) {
 		dec := json.NewDecoder(bytes.NewReader(in.Value))
 		dec.UseNumber()
 		if err := dec.Decode(&val); err != nil {
-			return nil, nil, fmt.Errorf("engine: value_to_check: %w", err)
+			return nil, fmt.Errorf("engine: value_to_check: %w", err)
 		}
 		if dec.More() {
-			return nil, nil, errors.New("engine: value_to_check: more than one JSON value")
+			return nil, errors.New("engine: value_to_check: more than one JSON value")
 		}
 	}
 	value, err := ast.InterfaceToValue(val)
 	if err != nil {
-		return nil, nil, fmt.Errorf("engine: value_to_check: %w", err)
+		return nil, fmt.Errorf("engine: value_to_check: %w", err)
 	}
 	return ast.NewObject(
 		[2]*ast.Term{keyRole, r.term(in.Role)},
 		[2]*ast.Term{keyLimitName, r.term(in.LimitName)},
 		[2]*ast.Term{keyValue, ast.NewTerm(value)},
 		[2]*ast.Term{keyCast, ast.NewTerm(casts(val))},
-	), val, nil
+	), nil
 }
 
 // jsonNumber reports whether b is one JSON number (whitespace around it
@@ -638,7 +637,7 @@ func jsonNumber(b []byte) (json.Number, bool) {
 // Limit decides a user-check-limit question.
 func (e *Engine) Limit(ctx context.Context, in LimitInput) (Decision, error) {
 	r := e.cur.Load()
-	obj, val, err := r.limitObject(in)
+	obj, err := r.limitObject(in)
 	if err != nil {
 		return Decision{}, err
 	}
@@ -646,29 +645,40 @@ func (e *Engine) Limit(ctx context.Context, in LimitInput) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
-	switch v {
+	outcome, _ := v.(string)
+	d := limitDecision(outcome, in, r.model)
+	d.Rule = outcome
+	switch outcome {
 	case "unknown_role":
-		return Decision{Reason: fmt.Sprintf("deny: unknown role '%s'", in.Role)}, fmt.Errorf("%w %q", ErrUnknownRole, in.Role)
-	case "no_limit":
-		return Decision{Allowed: true, Reason: fmt.Sprintf("allow: role '%s' has no limit '%s'", in.Role, in.LimitName)}, nil
-	case "passes", "fails":
-		shown := string(in.Value)
-		if b, err := json.Marshal(val); err == nil {
-			shown = string(b)
-		}
-		bound, known := limitBound(r.model, in.Role, in.LimitName)
-		switch {
-		case v == "passes" && known:
-			return Decision{Allowed: true, Reason: fmt.Sprintf("allow: %s %s for role '%s' limit '%s'", shown, bound, in.Role, in.LimitName)}, nil
-		case v == "passes":
-			return Decision{Allowed: true, Reason: fmt.Sprintf("allow: %s passes limit '%s' of role '%s'", shown, in.LimitName, in.Role)}, nil
-		case known:
-			return Decision{Reason: fmt.Sprintf("deny: %s is not %s for role '%s' limit '%s'", shown, bound, in.Role, in.LimitName)}, nil
-		default:
-			return Decision{Reason: fmt.Sprintf("deny: %s fails limit '%s' of role '%s'", shown, in.LimitName, in.Role)}, nil
-		}
+		return d, fmt.Errorf("%w %q", ErrUnknownRole, in.Role)
+	case "no_limit", "passes", "fails":
+		return d, nil
 	}
 	return Decision{}, fmt.Errorf("engine: unknown limit outcome %v", v)
+}
+
+// limitDecision words a limit outcome. The value is shown as sent.
+func limitDecision(outcome string, in LimitInput, m *Model) Decision {
+	shown := strings.TrimSpace(string(in.Value))
+	if shown == "" {
+		shown = "null"
+	}
+	bound, known := limitBound(m, in.Role, in.LimitName)
+	switch {
+	case outcome == "unknown_role":
+		return Decision{Reason: fmt.Sprintf("deny: unknown role '%s'", in.Role)}
+	case outcome == "no_limit":
+		return Decision{Allowed: true, Reason: fmt.Sprintf("allow: role '%s' has no limit '%s'", in.Role, in.LimitName)}
+	case outcome == "passes" && known:
+		return Decision{Allowed: true, Reason: fmt.Sprintf("allow: %s %s for role '%s' limit '%s'", shown, bound, in.Role, in.LimitName)}
+	case outcome == "passes":
+		return Decision{Allowed: true, Reason: fmt.Sprintf("allow: %s passes limit '%s' of role '%s'", shown, in.LimitName, in.Role)}
+	case outcome == "fails" && known:
+		return Decision{Reason: fmt.Sprintf("deny: %s is not %s for role '%s' limit '%s'", shown, bound, in.Role, in.LimitName)}
+	case outcome == "fails":
+		return Decision{Reason: fmt.Sprintf("deny: %s fails limit '%s' of role '%s'", shown, in.LimitName, in.Role)}
+	}
+	return Decision{Reason: "deny: " + outcome}
 }
 
 // limitBound words a limit of the model as "operator limit" ("lt 600"),

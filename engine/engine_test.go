@@ -40,11 +40,17 @@ func loadModel(t testing.TB, path string) *engine.Model {
 	return m
 }
 
-// generic prepares the hand-written generic policy over a model: the
-// oracle the compiled form is tested against.
+// generic prepares the hand-written generic access policy over a model:
+// the oracle the compiled form is tested against.
 func generic(t testing.TB, m *engine.Model) rego.PreparedEvalQuery {
+	return genericPolicy(t, m, "access")
+}
+
+// genericPolicy prepares the decision of the generic policy
+// policies/<name>.rego with the model m as data.authnzrv.model.
+func genericPolicy(t testing.TB, m *engine.Model, name string) rego.PreparedEvalQuery {
 	t.Helper()
-	src, err := policies.FS.ReadFile("access.rego")
+	src, err := policies.FS.ReadFile(name + ".rego")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +60,7 @@ func generic(t testing.TB, m *engine.Model) rego.PreparedEvalQuery {
 		t.Fatal(err)
 	}
 	store := inmem.NewFromObject(map[string]any{"authnzrv": map[string]any{"model": model}})
-	pq, err := rego.New(rego.Query("data.authnzrv.generic.access.decision"), rego.Module("access.rego", string(src)),
+	pq, err := rego.New(rego.Query("data.authnzrv.generic."+name+".decision"), rego.Module(name+".rego", string(src)),
 		rego.Store(store)).PrepareForEval(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +108,7 @@ func TestEquivalence(t *testing.T) {
 				default:
 					want.Reason = "not granted"
 				}
-				if engine.VerdictOf(got) != want.Reason || got.Allowed != want.Allowed || got.Allowed != c.Allowed {
+				if got.Rule != want.Reason || got.Allowed != want.Allowed || got.Allowed != c.Allowed {
 					t.Fatalf("%+v:\n compiled %+v\n generic  %+v\n plain Go %v", c.In, got, want, c.Allowed)
 				}
 				if got.Allowed {

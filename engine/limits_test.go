@@ -11,10 +11,8 @@ import (
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/rego"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
 	"github.com/authnzrv/authnzrv/engine"
-	"github.com/authnzrv/authnzrv/policies"
 )
 
 // plainLimit is permissions.md §6 in plain Go, written from the spec for
@@ -87,27 +85,6 @@ var limitValues = []struct {
 	{`"inf"`, false}, {`"-Infinity"`, false}, {`"nan"`, false},
 }
 
-// genericLimits prepares the generic limit policy over a model.
-func genericLimits(t testing.TB, m *engine.Model) rego.PreparedEvalQuery {
-	t.Helper()
-	src, err := policies.FS.ReadFile("limits.rego")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(m)
-	var model any
-	if err := json.Unmarshal(b, &model); err != nil {
-		t.Fatal(err)
-	}
-	store := inmem.NewFromObject(map[string]any{"authnzrv": map[string]any{"model": model}})
-	pq, err := rego.New(rego.Query("data.authnzrv.generic.limits.decision"), rego.Module("limits.rego", string(src)),
-		rego.Store(store)).PrepareForEval(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pq
-}
-
 // TestLimitEquivalence: every role × limit name (plus unknown ones) ×
 // value form decides the same in the compiled Rego the server uses, the
 // generic Rego and plain Go.
@@ -117,7 +94,7 @@ func TestLimitEquivalence(t *testing.T) {
 			path := filepath.Join("..", "testdata", "permissions", file)
 			m := loadModel(t, path)
 			e := newEngine(t, engine.Options{ModelFile: path})
-			oracle := genericLimits(t, m)
+			oracle := genericPolicy(t, m, "limits")
 			roles := append(m.Roles, "nobody-role")
 			names := []string{"no-such-limit"}
 			for _, rr := range m.RolePolicy {

@@ -229,6 +229,7 @@ value_to_check). One JSON line {"allowed": ..., "reason": ...} per question.`,
 // evalResult is one line of eval's output.
 type evalResult struct {
 	Allowed bool   `json:"allowed"`
+	Rule    string `json:"rule,omitempty"`
 	Reason  string `json:"reason"`
 	Error   string `json:"error,omitempty"`
 }
@@ -261,7 +262,7 @@ func evalBody(ctx context.Context, e *engine.Engine, body []byte) evalResult {
 			TargetOwner: num("target_owner"), TargetVisibility: str("target_visibility"), TargetSharedWith: str("target_sharedwith"),
 		})
 	}
-	res := evalResult{Allowed: d.Allowed, Reason: d.Reason}
+	res := evalResult{Allowed: d.Allowed, Rule: d.Rule, Reason: d.Reason}
 	if err != nil {
 		res.Error = oneLine(err)
 	}

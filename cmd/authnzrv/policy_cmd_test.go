@@ -104,13 +104,14 @@ func TestPolicyEval(t *testing.T) {
 	for i, l := range lines {
 		var r struct {
 			Allowed bool
+			Rule    string
 			Reason  string
 			Error   string
 		}
 		if err := json.Unmarshal([]byte(l), &r); err != nil {
 			t.Fatal(err)
 		}
-		if r.Allowed != want[i] || (r.Reason == "" && r.Error == "") {
+		if r.Allowed != want[i] || (r.Reason == "" && r.Error == "") || (r.Error == "" && r.Rule == "") {
 			t.Errorf("line %d: %s", i+1, l)
 		}
 	}
