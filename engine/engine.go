@@ -125,14 +125,14 @@ type Engine struct {
 	reload sync.Mutex
 	// cache holds recent access decisions by revision and input (a
 	// decision depends on nothing else, design.md §2).
-	cache *lru.Cache[string, cachedDecision]
+	cache *lru.Cache[string, Decision]
 	// rates caches rate-limit decisions the same way.
 	rates *lru.Cache[string, limiter.Decision]
 }
 
 // New loads, compiles and tests the policies.
 func New(ctx context.Context, o Options) (*Engine, error) {
-	cache, err := lru.New[string, cachedDecision](16384)
+	cache, err := lru.New[string, Decision](16384)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
@@ -377,11 +377,23 @@ func (noMemo) Get(ast.Ref) (*ast.Term, bool) { return nil, false }
 func (noMemo) Put(ast.Ref, *ast.Term)        {}
 func (noMemo) Keys() []ast.Ref               { return nil }
 
-var withoutMemo = rego.EvalVirtualCache(noMemo{})
+// Whether an evaluation keeps OPA's memo of rule values.
+const (
+	withMemo    = true
+	withoutMemo = false
+)
+
+var noMemoCache = rego.EvalVirtualCache(noMemo{})
 
 // evalValue runs a prepared query and returns its single value.
-func evalValue(ctx context.Context, pq rego.PreparedEvalQuery, input ast.Value, opts ...rego.EvalOption) (any, error) {
-	rs, err := pq.Eval(ctx, append([]rego.EvalOption{rego.EvalParsedInput(input), noMetrics, neverCancel}, opts...)...)
+func evalValue(ctx context.Context, pq rego.PreparedEvalQuery, input ast.Value, memo bool) (any, error) {
+	var rs rego.ResultSet
+	var err error
+	if memo {
+		rs, err = pq.Eval(ctx, rego.EvalParsedInput(input), noMetrics, neverCancel)
+	} else {
+		rs, err = pq.Eval(ctx, rego.EvalParsedInput(input), noMetrics, neverCancel, noMemoCache)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("engine: eval: %w", err)
 	}
@@ -393,7 +405,7 @@ func evalValue(ctx context.Context, pq rego.PreparedEvalQuery, input ast.Value, 
 
 // eval runs a prepared query whose value is an object.
 func eval(ctx context.Context, pq rego.PreparedEvalQuery, input ast.Value) (map[string]any, error) {
-	x, err := evalValue(ctx, pq, input)
+	x, err := evalValue(ctx, pq, input, withMemo)
 	if err != nil {
 		return nil, err
 	}
@@ -484,12 +496,6 @@ func (r *revision) accessObject(in AccessInput) ast.Value {
 	)
 }
 
-// cachedDecision is a cached access decision.
-type cachedDecision struct {
-	d           Decision
-	unknownRole bool
-}
-
 // Access decides a user-check-access question. An unknown role is
 // ErrUnknownRole (with the deny decision).
 func (e *Engine) Access(ctx context.Context, in AccessInput) (Decision, error) {
@@ -499,15 +505,15 @@ func (e *Engine) Access(ctx context.Context, in AccessInput) (Decision, error) {
 	}
 	key := strings.Join([]string{r.id, strconv.FormatInt(in.UserID, 10), in.Role, in.Action, in.TargetName,
 		strconv.FormatInt(in.TargetOwner, 10), in.TargetVisibility, in.TargetSharedWith}, "\x00")
-	if c, ok := e.cache.Get(key); ok {
-		if c.unknownRole {
-			return c.d, fmt.Errorf("%w %q", ErrUnknownRole, in.Role)
+	if d, ok := e.cache.Get(key); ok {
+		if d.Rule == VerdictUnknownRole {
+			return d, fmt.Errorf("%w %q", ErrUnknownRole, in.Role)
 		}
-		return c.d, nil
+		return d, nil
 	}
 	d, err := e.access(ctx, r, in)
 	if err == nil || errors.Is(err, ErrUnknownRole) {
-		e.cache.Add(key, cachedDecision{d: d, unknownRole: err != nil})
+		e.cache.Add(key, d)
 	}
 	return d, err
 }
@@ -538,33 +544,29 @@ const (
 	VerdictNotGranted  = "not granted"
 )
 
-// accessDecision words a verdict with the request's details (by
-// concatenation: this runs on every uncached decision).
+// accessDecision is the decision of a verdict, worded with the request's
+// details (by concatenation: this runs on every uncached decision).
 func accessDecision(verdict string, in AccessInput) Decision {
-	d := wordAccess(verdict, in)
-	d.Rule = verdict
-	return d
-}
-
-// wordAccess words an access verdict.
-func wordAccess(verdict string, in AccessInput) Decision {
 	q := func(s string) string { return "'" + s + "'" }
 	whose := "owned by another user"
 	if in.UserID == in.TargetOwner {
 		whose = "it owns"
 	}
+	d := Decision{Allowed: verdict == VerdictGranted, Rule: verdict}
 	switch verdict {
 	case VerdictGranted:
-		return Decision{Allowed: true, Reason: "allow: role " + q(in.Role) + " may " + q(in.Action) + " a " + q(in.TargetVisibility) + " " + q(in.TargetName) + " " + whose}
+		d.Reason = "allow: role " + q(in.Role) + " may " + q(in.Action) + " a " + q(in.TargetVisibility) + " " + q(in.TargetName) + " " + whose
 	case VerdictUnknownRole:
-		return Decision{Reason: "deny: unknown role " + q(in.Role)}
+		d.Reason = "deny: unknown role " + q(in.Role)
 	case VerdictGateClosed:
-		return Decision{Reason: "deny: visibility gate closed: user " + strconv.FormatInt(in.UserID, 10) + " may not see a " + q(in.TargetVisibility) + " " + q(in.TargetName) +
-			" of user " + strconv.FormatInt(in.TargetOwner, 10) + " (shared with " + q(in.TargetSharedWith) + ")"}
+		d.Reason = "deny: visibility gate closed: user " + strconv.FormatInt(in.UserID, 10) + " may not see a " + q(in.TargetVisibility) + " " + q(in.TargetName) +
+			" of user " + strconv.FormatInt(in.TargetOwner, 10) + " (shared with " + q(in.TargetSharedWith) + ")"
 	case VerdictNotGranted:
-		return Decision{Reason: "deny: not granted: role " + q(in.Role) + " may not " + q(in.Action) + " a " + q(in.TargetVisibility) + " " + q(in.TargetName) + " " + whose}
+		d.Reason = "deny: not granted: role " + q(in.Role) + " may not " + q(in.Action) + " a " + q(in.TargetVisibility) + " " + q(in.TargetName) + " " + whose
+	default:
+		d.Reason = "deny: " + verdict
 	}
-	return Decision{Reason: "deny: " + verdict}
+	return d
 }
 
 // limitObject is the input of a limit decision: role, limit_name, the
@@ -647,7 +649,6 @@ func (e *Engine) Limit(ctx context.Context, in LimitInput) (Decision, error) {
 	}
 	outcome, _ := v.(string)
 	d := limitDecision(outcome, in, r.model)
-	d.Rule = outcome
 	switch outcome {
 	case "unknown_role":
 		return d, fmt.Errorf("%w %q", ErrUnknownRole, in.Role)
@@ -657,28 +658,32 @@ func (e *Engine) Limit(ctx context.Context, in LimitInput) (Decision, error) {
 	return Decision{}, fmt.Errorf("engine: unknown limit outcome %v", v)
 }
 
-// limitDecision words a limit outcome. The value is shown as sent.
+// limitDecision is the decision of a limit outcome, worded with the
+// request's details (the value as sent, the bound from the model).
 func limitDecision(outcome string, in LimitInput, m *Model) Decision {
 	shown := strings.TrimSpace(string(in.Value))
 	if shown == "" {
 		shown = "null"
 	}
 	bound, known := limitBound(m, in.Role, in.LimitName)
+	d := Decision{Allowed: outcome == "passes" || outcome == "no_limit", Rule: outcome}
 	switch {
 	case outcome == "unknown_role":
-		return Decision{Reason: fmt.Sprintf("deny: unknown role '%s'", in.Role)}
+		d.Reason = fmt.Sprintf("deny: unknown role '%s'", in.Role)
 	case outcome == "no_limit":
-		return Decision{Allowed: true, Reason: fmt.Sprintf("allow: role '%s' has no limit '%s'", in.Role, in.LimitName)}
+		d.Reason = fmt.Sprintf("allow: role '%s' has no limit '%s'", in.Role, in.LimitName)
 	case outcome == "passes" && known:
-		return Decision{Allowed: true, Reason: fmt.Sprintf("allow: %s %s for role '%s' limit '%s'", shown, bound, in.Role, in.LimitName)}
+		d.Reason = fmt.Sprintf("allow: %s %s for role '%s' limit '%s'", shown, bound, in.Role, in.LimitName)
 	case outcome == "passes":
-		return Decision{Allowed: true, Reason: fmt.Sprintf("allow: %s passes limit '%s' of role '%s'", shown, in.LimitName, in.Role)}
+		d.Reason = fmt.Sprintf("allow: %s passes limit '%s' of role '%s'", shown, in.LimitName, in.Role)
 	case outcome == "fails" && known:
-		return Decision{Reason: fmt.Sprintf("deny: %s is not %s for role '%s' limit '%s'", shown, bound, in.Role, in.LimitName)}
+		d.Reason = fmt.Sprintf("deny: %s is not %s for role '%s' limit '%s'", shown, bound, in.Role, in.LimitName)
 	case outcome == "fails":
-		return Decision{Reason: fmt.Sprintf("deny: %s fails limit '%s' of role '%s'", shown, in.LimitName, in.Role)}
+		d.Reason = fmt.Sprintf("deny: %s fails limit '%s' of role '%s'", shown, in.LimitName, in.Role)
+	default:
+		d.Reason = "deny: " + outcome
 	}
-	return Decision{Reason: "deny: " + outcome}
+	return d
 }
 
 // limitBound words a limit of the model as "operator limit" ("lt 600"),

@@ -18,7 +18,8 @@ import (
 // Store reads and writes identity rows. It is safe for concurrent use.
 type Store struct {
 	db *bun.DB
-	// stmts holds prepared statements by query text (prepared.go).
+	// stmts holds prepared statements by model type and key column
+	// (prepared.go).
 	stmts sync.Map
 }
 
