@@ -12,49 +12,56 @@ import (
 	"github.com/authnzrv/authnzrv/identity"
 )
 
+// userDeleteArgs are user-delete's arguments.
+type userDeleteArgs struct {
+	Email    string `arg:"email" type:"str" max:"280"`
+	UserID   int64  `arg:"user_id" type:"int"`
+	Password string `arg:"password" type:"str" max:"1024"`
+}
+
 // userDelete is user-delete, self-service deletion (actions.md §3.2).
-func (s *Server) userDelete(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	uid, _ := a.int("user_id")
-	email := a.str("email")
-	fail := func(reason, msg string) (Result, error) {
-		r := failure(reason, msg)
-		r["user_id"], r["email"] = a["user_id"], a["email"]
-		return r, nil
+func (s *Server) userDelete(ctx context.Context, rc *reqCtx, a *userDeleteArgs) (Result, error) {
+	refuse := func(reason, msg string) *Failure {
+		return fail(reason, msg).with("user_id", a.UserID, "email", a.Email)
 	}
-	u, err := s.deps.Store.UserByID(ctx, uid)
+	u, err := s.deps.Store.UserByID(ctx, a.UserID)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return nil, err
 	}
-	if err != nil || u.Email != email {
+	if err != nil || u.Email != a.Email {
 		if err := s.dummy(ctx); err != nil {
-			return hashErr(rc, err)
+			return nil, hashErr(rc, err)
 		}
-		return fail("invalid email", "We could not verify your email address or password.")
+		return nil, refuse("invalid email", "We could not verify your email address or password.")
 	}
-	ok, err := s.verify(ctx, u.Password, truncatePassword(a.str("password")))
+	ok, err := s.verify(ctx, u.Password, truncatePassword(a.Password))
 	if err != nil {
-		return hashErr(rc, err)
+		return nil, hashErr(rc, err)
 	}
 	if !ok {
-		return fail("invalid password", "We could not verify your email address or password.")
+		return nil, refuse("invalid password", "We could not verify your email address or password.")
 	}
 	if u.UserRole == "superuser" {
-		return fail("can't delete superusers", "Can't delete superusers.")
+		return nil, refuse("can't delete superusers", "Can't delete superusers.")
 	}
-	if _, err := s.deps.Store.DeleteUser(ctx, uid); err != nil {
-		rc.log.Error("user delete", "error", err)
-		return fail("user deletion failed in DB", "Could not delete user from DB.")
+	if _, err := s.deps.Store.DeleteUser(ctx, a.UserID); err != nil {
+		return nil, refuse("user deletion failed in DB", "Could not delete user from DB.").because(err)
 	}
-	rc.log.Info("user deleted", "user", s.deps.PII.Hash(uid))
-	return Result{"success": true, "user_id": a["user_id"], "email": a["email"], "messages": []string{"User successfully deleted from DB."}}, nil
+	rc.log.Info("user deleted", "user", s.deps.PII.Hash(a.UserID))
+	return Result{"success": true, "user_id": a.UserID, "email": a.Email, "messages": []string{"User successfully deleted from DB."}}, nil
+}
+
+// targetArgs are the arguments of the types that name only a target user.
+type targetArgs struct {
+	TargetUserID int64 `arg:"target_userid" type:"int"`
 }
 
 // internalUserDelete is internal-user-delete (actions.md §9.2); the system
 // users 2 and 3 and the last superuser are refused (quirk #23).
-func (s *Server) internalUserDelete(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	id, _ := a.int("target_userid")
+func (s *Server) internalUserDelete(ctx context.Context, rc *reqCtx, a *targetArgs) (Result, error) {
+	id := a.TargetUserID
 	if id == 2 || id == 3 {
-		return failure("can't delete the system anonymous/locked users", "Could not delete user from DB."), nil
+		return nil, fail("can't delete the system anonymous/locked users", "Could not delete user from DB.")
 	}
 	u, err := s.deps.Store.UserByID(ctx, id)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
@@ -66,53 +73,52 @@ func (s *Server) internalUserDelete(ctx context.Context, rc *reqCtx, a args) (Re
 			return nil, err
 		}
 		if n <= 1 {
-			return failure("can't delete the last superuser", "Could not delete user from DB."), nil
+			return nil, fail("can't delete the last superuser", "Could not delete user from DB.")
 		}
 	}
 	if _, err := s.deps.Store.DeleteUser(ctx, id); err != nil {
-		rc.log.Error("internal user delete", "error", err)
-		return failure("user deletion failed in DB", "Could not delete user from DB."), nil
+		return nil, err
 	}
-	return Result{"success": true, "user_id": a["target_userid"], "messages": []string{"User successfully deleted from DB."}}, nil
+	return Result{"success": true, "user_id": id, "messages": []string{"User successfully deleted from DB."}}, nil
+}
+
+// lookupMatchArgs are user-lookup-match's arguments.
+type lookupMatchArgs struct {
+	By    string `arg:"by" type:"str" max:"64"`
+	Match Raw    `arg:"match" type:"Any" max:"4096"`
 }
 
 // userLookupMatch is user-lookup-match (actions.md §5.3), restricted to the
 // user_info columns (quirk #21).
-func (s *Server) userLookupMatch(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	by := a.str("by")
-	match, isDict := a["match"].(map[string]any)
-	fail := func(reason string) (Result, error) {
-		r := failure(reason, "User look up failed.")
-		if strings.HasPrefix(reason, "invalid request") {
-			r["messages"] = []string{"Invalid match condition provided."}
-		}
-		r["user_info"] = nil
-		return r, nil
-	}
-	if isDict != (by == "extra_info") {
-		return fail("invalid request: 'by' is 'extra_info' but 'match' is not a dict or 'match' is a dict and 'by' is not 'extra_info'")
+func (s *Server) userLookupMatch(ctx context.Context, rc *reqCtx, a *lookupMatchArgs) (Result, error) {
+	match, isDict := a.Match.V.(map[string]any)
+	if isDict != (a.By == "extra_info") {
+		return nil, fail("invalid request: 'by' is 'extra_info' but 'match' is not a dict or 'match' is a dict and 'by' is not 'extra_info'",
+			"Invalid match condition provided.")
 	}
 	var us []identity.User
 	var err error
 	if isDict {
 		us, err = s.deps.Store.UsersByExtraInfo(ctx, match)
 	} else {
-		v := a["match"]
+		v := a.Match.V
 		switch x := v.(type) {
 		case []any, nil:
-			return fail("exception in DB access")
+			return nil, fail("exception in DB access", "User look up failed.")
 		case interface{ String() string }: // json.Number
-			if n, ok := toInt(x); ok {
+			if n, ok := strictInt(x); ok {
 				v = n
 			} else {
 				v = x.String()
 			}
 		}
-		us, err = s.deps.Store.UsersWhere(ctx, by, v)
+		if !identity.UserInfoColumns[a.By] || a.By == "extra_info" {
+			return nil, fail("exception in DB access", "User look up failed.")
+		}
+		us, err = s.deps.Store.UsersWhere(ctx, a.By, v)
 	}
 	if err != nil {
-		rc.log.Info("user lookup-match", "error", err)
-		return fail("exception in DB access")
+		return nil, err
 	}
 	out := make([]map[string]any, len(us))
 	for i := range us {
@@ -123,9 +129,15 @@ func (s *Server) userLookupMatch(ctx context.Context, rc *reqCtx, a args) (Resul
 
 // sessionOf reports whether token is a live session of an active user with
 // this id and role.
-func (s *Server) sessionOf(ctx context.Context, token string, uid int64, role string) bool {
+func (s *Server) sessionOf(ctx context.Context, token string, uid int64, role string) (bool, error) {
 	si, err := s.deps.Store.LiveSession(ctx, token)
-	return err == nil && si.User.IsActive && si.Session.UserID == uid && si.User.UserRole == role
+	if errors.Is(err, identity.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return si.User.IsActive && si.Session.UserID == uid && si.User.UserRole == role, nil
 }
 
 // pyList renders keys like Python's repr of a list of strings.
@@ -139,23 +151,23 @@ func pyList(keys []string) string {
 
 // cleanUpdate validates and normalises user-edit values (quirk #22): e-mails
 // and names as at sign-up, known roles, boolean flags.
-func (s *Server) cleanUpdate(upd map[string]any) (map[string]any, string) {
+func (s *Server) cleanUpdate(ctx context.Context, upd map[string]any) (map[string]any, string) {
 	out := map[string]any{}
 	for k, v := range upd {
 		switch k {
 		case "email":
 			e, ok := v.(string)
-			if !ok || !s.deps.Validator.Email(e) {
+			if !ok || len(e) > 280 || !s.deps.Validator.Email(e) {
 				return nil, k
 			}
 			out[k] = s.deps.Validator.NormalizeEmail(e)
 		case "full_name":
 			n, ok := v.(string)
-			if !ok {
+			if !ok || len(n) > 4*280 {
 				return nil, k
 			}
 			n = s.deps.Validator.NormalizeFullName(n)
-			if s.deps.Validator.FullName(n) != nil {
+			if tooLong(n, 280) || s.deps.Validator.FullName(ctx, n) != nil {
 				return nil, k
 			}
 			out[k] = n
@@ -185,19 +197,20 @@ func (s *Server) roles() []string {
 	return s.deps.Engine.Roles()
 }
 
+// userEditArgs are user-edit's arguments.
+type userEditArgs struct {
+	UserID       int64          `arg:"user_id" type:"int"`
+	UserRole     string         `arg:"user_role" type:"str" max:"100"`
+	SessionToken string         `arg:"session_token" type:"str" max:"512"`
+	TargetUserID int64          `arg:"target_userid" type:"int"`
+	UpdateDict   map[string]any `arg:"update_dict" type:"dict" json:"stored"`
+}
+
 // userEdit is user-edit (actions.md §5.4).
-func (s *Server) userEdit(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	uid, _ := a.int("user_id")
-	target, _ := a.int("target_userid")
-	role, token := a.str("user_role"), a.str("session_token")
-	upd, _ := a["update_dict"].(map[string]any)
-	fail := func(reason, msg string) (Result, error) {
-		r := failure(reason, msg)
-		r["user_info"] = nil
-		return r, nil
-	}
+func (s *Server) userEdit(ctx context.Context, rc *reqCtx, a *userEditArgs) (Result, error) {
+	uid, target, role, upd := a.UserID, a.TargetUserID, a.UserRole, a.UpdateDict
 	if target == 2 || target == 3 {
-		return fail("invalid request: can't edit anonymous/locked users", "Editing anonymous/locked user accounts not allowed.")
+		return nil, fail("invalid request: can't edit anonymous/locked users", "Editing anonymous/locked user accounts not allowed.")
 	}
 	keys := make([]string, 0, len(upd))
 	for k := range upd {
@@ -206,88 +219,109 @@ func (s *Server) userEdit(ctx context.Context, rc *reqCtx, a args) (Result, erro
 	sort.Strings(keys)
 	switch {
 	case target == uid && (role == "authenticated" || role == "staff"):
-		if !s.sessionOf(ctx, token, uid, role) {
-			return fail("no valid session found for originating user_id", "User session info not available for this user edit attempt.")
+		ok, err := s.sessionOf(ctx, a.SessionToken, uid, role)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fail("no valid session found for originating user_id", "User session info not available for this user edit attempt.")
 		}
 		for _, k := range keys {
 			if k != "full_name" && k != "email" {
-				return fail(fmt.Sprintf("role '%s' can't edit anything other than 'full_name', 'email'", role), "extra elements in update_dict not allowed")
+				return nil, fail(fmt.Sprintf("role '%s' can't edit anything other than 'full_name', 'email'", role), "extra elements in update_dict not allowed")
 			}
 		}
 	case role == "superuser":
-		if !s.sessionOf(ctx, token, uid, role) {
-			return fail("invalid session for edit attempt", "Superuser session info not available for this user edit attempt.")
+		ok, err := s.sessionOf(ctx, a.SessionToken, uid, role)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fail("invalid session for edit attempt", "Superuser session info not available for this user edit attempt.")
 		}
 		for _, k := range keys {
 			if !slices.Contains([]string{"full_name", "email", "is_active", "user_role", "email_verified"}, k) {
-				return fail(fmt.Sprintf("role: 'superuser' is not allowed to edit items: '%s'", pyList(keys)), "extra elements in update_dict not allowed")
+				return nil, fail(fmt.Sprintf("role: 'superuser' is not allowed to edit items: '%s'", pyList(keys)), "extra elements in update_dict not allowed")
 			}
 		}
 		if r, ok := upd["user_role"]; ok {
 			if rs, _ := r.(string); !slices.Contains(s.roles(), rs) {
-				return fail("role change requested is not valid", "unknown role change request in update_dict")
+				return nil, fail("role change requested is not valid", "unknown role change request in update_dict")
 			}
 		}
 	default:
-		return fail("invalid session for edit attempt", "user_id or session info not available for this user edit attempt.")
+		return nil, fail("invalid session for edit attempt", "user_id or session info not available for this user edit attempt.")
 	}
-	clean, bad := s.cleanUpdate(upd)
+	clean, bad := s.cleanUpdate(ctx, upd)
 	if bad != "" {
-		return fail(fmt.Sprintf("invalid value for '%s' in update_dict", bad), "User update failed.")
+		return nil, fail(fmt.Sprintf("invalid value for '%s' in update_dict", bad), "User update failed.")
 	}
 	u, err := s.deps.Store.UpdateUser(ctx, target, clean)
-	if err != nil {
-		rc.log.Info("user edit failed", "error", err)
-		return fail("exception when trying to update user", "User update failed.")
+	switch {
+	case errors.Is(err, identity.ErrDuplicate):
+		return nil, fail("exception when trying to update user: the e-mail is taken", "User update failed.")
+	case errors.Is(err, identity.ErrNotFound):
+		return nil, fail("exception when trying to update user", "User update failed.")
+	case err != nil:
+		return nil, err
 	}
 	rc.log.Info("user edited", "editor", s.deps.PII.Hash(uid), "target", s.deps.PII.Hash(target), "keys", keys)
 	return Result{"success": true, "user_info": userInfo(u), "messages": []string{"User update successful."}}, nil
 }
 
+// userLockArgs are user-lock's arguments.
+type userLockArgs struct {
+	UserID       int64  `arg:"user_id" type:"int"`
+	UserRole     string `arg:"user_role" type:"str" max:"100"`
+	SessionToken string `arg:"session_token" type:"str" max:"512"`
+	TargetUserID int64  `arg:"target_userid" type:"int"`
+	Action       string `arg:"action" type:"str" max:"64"`
+}
+
 // userLock is user-lock (actions.md §5.5).
-func (s *Server) userLock(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	uid, _ := a.int("user_id")
-	target, _ := a.int("target_userid")
-	role, action := a.str("user_role"), a.str("action")
-	fail := func(reason, msg string) (Result, error) {
-		r := failure(reason, msg)
-		r["user_info"] = nil
-		return r, nil
-	}
+func (s *Server) userLock(ctx context.Context, rc *reqCtx, a *userLockArgs) (Result, error) {
+	uid, target, role, action := a.UserID, a.TargetUserID, a.UserRole, a.Action
 	switch {
 	case role != "superuser":
-		return fail("user role is not 'superuser', required to toggle locks", "You don't have lock/unlock privileges.")
+		return nil, fail("user role is not 'superuser', required to toggle locks", "You don't have lock/unlock privileges.")
 	case target == uid:
-		return fail("can't toggle a lock state on self", "You can't lock/unlock your own user account.")
+		return nil, fail("can't toggle a lock state on self", "You can't lock/unlock your own user account.")
 	case action != "lock" && action != "unlock":
-		return fail("action must be one of 'lock', 'unlock'", "Unknown action requested for toggle_user_lock.")
+		return nil, fail("action must be one of 'lock', 'unlock'", "Unknown action requested for toggle_user_lock.")
 	case target == 2 || target == 3:
-		return fail("can't toggle lock state for system anonymous/locked accounts", "Editing anonymous/locked user accounts not allowed.")
-	case !s.sessionOf(ctx, a.str("session_token"), uid, role):
-		return fail("invalid session for user attempting lock toggle", "Superuser session info not available for this user edit attempt.")
+		return nil, fail("can't toggle lock state for system anonymous/locked accounts", "Editing anonymous/locked user accounts not allowed.")
 	}
-	return s.internalUserLock(ctx, rc, args{"target_userid": a["target_userid"], "action": action})
+	ok, err := s.sessionOf(ctx, a.SessionToken, uid, role)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fail("invalid session for user attempting lock toggle", "Superuser session info not available for this user edit attempt.")
+	}
+	return s.internalUserLock(ctx, rc, &lockArgs{TargetUserID: target, Action: action})
+}
+
+// lockArgs are internal-user-lock's arguments.
+type lockArgs struct {
+	TargetUserID int64  `arg:"target_userid" type:"int"`
+	Action       string `arg:"action" type:"str" max:"64"`
 }
 
 // internalUserLock is internal-user-lock (actions.md §9.1).
-func (s *Server) internalUserLock(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	target, _ := a.int("target_userid")
-	action := a.str("action")
-	fail := func(reason, msg string) (Result, error) {
-		r := failure(reason, msg)
-		r["user_info"] = nil
-		return r, nil
-	}
+func (s *Server) internalUserLock(ctx context.Context, rc *reqCtx, a *lockArgs) (Result, error) {
+	target, action := a.TargetUserID, a.Action
 	if action != "lock" && action != "unlock" {
-		return fail("action must be either 'lock' or 'unlock'", "Unknown action requested for toggle_user_lock.")
+		return nil, fail("action must be either 'lock' or 'unlock'", "Unknown action requested for toggle_user_lock.")
 	}
 	if target == 2 || target == 3 {
-		return fail("can't edit anonymous/locked users", "Editing anonymous/locked user accounts not allowed.")
+		return nil, fail("can't edit anonymous/locked users", "Editing anonymous/locked user accounts not allowed.")
 	}
 	u, err := s.deps.Store.SetLocked(ctx, target, action == "lock")
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil, fail("exception encountered when trying lock toggle action", "User lock toggle failed.")
+	}
 	if err != nil {
-		rc.log.Info("lock toggle failed", "error", err)
-		return fail("exception encountered when trying lock toggle action", "User lock toggle failed.")
+		return nil, err
 	}
 	rc.log.Info("lock toggled", "user", s.deps.PII.Hash(target), "action", action)
 	return Result{"success": true, "user_info": userInfo(u), "messages": []string{"User lock toggle successful."}}, nil
@@ -298,17 +332,17 @@ var disallowedEdit = []string{"user_id", "system_id", "password", "emailverify_s
 	"emailforgotpass_sent_datetime", "emailchangepass_sent_datetime", "last_login_success",
 	"last_login_try", "failed_login_tries", "created_on", "last_updated"}
 
+// internalUserEditArgs are internal-user-edit's arguments.
+type internalUserEditArgs struct {
+	TargetUserID int64          `arg:"target_userid" type:"int"`
+	UpdateDict   map[string]any `arg:"update_dict" type:"dict" json:"stored"`
+}
+
 // internalUserEdit is internal-user-edit (actions.md §9.3).
-func (s *Server) internalUserEdit(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	target, _ := a.int("target_userid")
-	upd, _ := a["update_dict"].(map[string]any)
-	fail := func(reason, msg string) (Result, error) {
-		r := failure(reason, msg)
-		r["user_info"] = nil
-		return r, nil
-	}
+func (s *Server) internalUserEdit(ctx context.Context, rc *reqCtx, a *internalUserEditArgs) (Result, error) {
+	upd := a.UpdateDict
 	if len(upd) == 0 {
-		return fail("invalid request: missing 'update_dict' in request", "Invalid user-edit request: missing or invalid parameters.")
+		return nil, fail("invalid request: missing 'update_dict' in request", "Invalid user-edit request: missing or invalid parameters.")
 	}
 	var bad []string
 	for k := range upd {
@@ -318,54 +352,71 @@ func (s *Server) internalUserEdit(ctx context.Context, rc *reqCtx, a args) (Resu
 	}
 	if len(bad) > 0 {
 		sort.Strings(bad)
-		return fail("invalid request: disallowed keys in update_dict: {"+strings.Join(bad, ", ")+"}", "Invalid edit-user request: invalid update parameters.")
+		return nil, fail("invalid request: disallowed keys in update_dict: {"+strings.Join(bad, ", ")+"}", "Invalid edit-user request: invalid update parameters.")
 	}
-	u, err := s.deps.Store.UserByID(ctx, target)
+	u, err := s.deps.Store.UserByID(ctx, a.TargetUserID)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil, fail("no such user", "User info update failed.")
+	}
 	if err != nil {
-		if errors.Is(err, identity.ErrNotFound) {
-			return fail("no such user", "User info update failed.")
-		}
 		return nil, err
 	}
+	refused := fail("DB error when updating user info", "User info update failed.")
 	fields := map[string]any{}
 	for k, v := range upd {
-		if k == "extra_info" {
-			m, ok := v.(map[string]any)
-			if v == nil {
-				continue
-			}
-			if !ok {
-				return fail("DB error when updating user info", "User info update failed.")
-			}
-			j, err := identity.MarshalObject(mergeExtra(u.ExtraInfo, m))
-			if err != nil {
-				return nil, err
-			}
-			fields[k] = j
+		if !identity.EditableColumns[k] {
+			return nil, refused
+		}
+		if k != "extra_info" {
+			fields[k] = v
 			continue
 		}
-		fields[k] = v
+		if v == nil {
+			continue
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, refused
+		}
+		j, err := identity.MarshalObject(mergeExtra(u.ExtraInfo, m))
+		if err != nil {
+			return nil, err
+		}
+		if len(j) > maxStoredJSON {
+			return nil, refused
+		}
+		fields[k] = j
 	}
 	if r, ok := fields["user_role"].(string); ok && !slices.Contains(s.roles(), r) {
-		return fail("DB error when updating user info", "User info update failed.")
+		return nil, refused
 	}
-	u, err = s.deps.Store.UpdateUser(ctx, target, fields)
-	if err != nil {
-		rc.log.Info("internal user edit failed", "error", err)
-		return fail("DB error when updating user info", "User info update failed.")
+	u, err = s.deps.Store.UpdateUser(ctx, a.TargetUserID, fields)
+	switch {
+	case errors.Is(err, identity.ErrDuplicate), errors.Is(err, identity.ErrNotFound), errors.Is(err, identity.ErrBadValue):
+		return nil, refused
+	case err != nil:
+		return nil, err
 	}
 	return Result{"success": true, "user_info": userInfo(u), "messages": []string{"User-info update successful."}}, nil
 }
 
+// emailSentArgs are user-set-emailsent's arguments.
+type emailSentArgs struct {
+	Email     string `arg:"email" type:"str" max:"280"`
+	EmailType string `arg:"email_type" type:"str" max:"64"`
+}
+
 // userSetEmailSent is user-set-emailsent (actions.md §6.4).
-func (s *Server) userSetEmailSent(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	kind := a.str("email_type")
-	if kind != "signup" && kind != "forgotpass" {
-		return failure("invalid request: invalid email_type requested", "Invalid email sent notification request."), nil
+func (s *Server) userSetEmailSent(ctx context.Context, rc *reqCtx, a *emailSentArgs) (Result, error) {
+	if a.EmailType != "signup" && a.EmailType != "forgotpass" {
+		return nil, fail("invalid request: invalid email_type requested", "Invalid email sent notification request.")
 	}
-	u, err := s.deps.Store.SetEmailSent(ctx, a.str("email"), kind, time.Now())
+	u, err := s.deps.Store.SetEmailSent(ctx, a.Email, a.EmailType, time.Now())
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil, fail("could not update the email sent status in DB", "Email sent notification request failed.")
+	}
 	if err != nil {
-		return failure("could not update the email sent status in DB", "Email sent notification request failed."), nil
+		return nil, err
 	}
 	return Result{
 		"success": true, "email": u.Email, "user_id": u.UserID, "is_active": u.IsActive, "user_role": u.UserRole,

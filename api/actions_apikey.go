@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -86,21 +85,8 @@ func pyString(s string) string {
 	return b.String()
 }
 
-// seconds reads a float-or-int argument as a duration in seconds.
-func (a args) seconds(k string) time.Duration {
-	n, ok := a[k].(json.Number)
-	if !ok {
-		if b, isBool := a[k].(bool); isBool && b {
-			return time.Second
-		}
-		return 0
-	}
-	f, err := n.Float64()
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e12 {
-		return 0
-	}
-	return time.Duration(f * float64(time.Second))
-}
+// seconds turns a bounded number of seconds into a duration.
+func seconds(x float64) time.Duration { return time.Duration(x * float64(time.Second)) }
 
 // keyClaims are the claims of a presented key the handlers read.
 type keyClaims struct {
@@ -111,19 +97,19 @@ type keyClaims struct {
 }
 
 // readClaims checks that apikey_dict holds the listed claims (beyond uid,
-// tkn and rol, which every operation needs) with usable types.
-func readClaims(a args, need ...string) (keyClaims, error) {
-	d, _ := a["apikey_dict"].(map[string]any)
+// tkn and rol, which every operation needs) with usable types; the
+// reference answers HTTP 400 otherwise (actions.md §7, checklist 178).
+func readClaims(d map[string]any, need ...string) (keyClaims, error) {
 	for _, k := range append([]string{"uid", "tkn", "rol"}, need...) {
 		if _, ok := d[k]; !ok {
-			return keyClaims{}, fmt.Errorf("%w: %q", errBadClaims, k)
+			return keyClaims{}, badRequest(fmt.Errorf("%w: %q", errBadClaims, k))
 		}
 	}
-	uid, ok := toInt(d["uid"])
+	uid, ok := strictInt(d["uid"])
 	tkn, okT := d["tkn"].(string)
 	rol, okR := d["rol"].(string)
-	if !ok || !okT || !okR {
-		return keyClaims{}, fmt.Errorf("%w: uid, tkn or rol has the wrong type", errBadClaims)
+	if !ok || !okT || !okR || len(tkn) > 512 || len(rol) > 100 {
+		return keyClaims{}, badRequest(fmt.Errorf("%w: uid, tkn or rol has the wrong type", errBadClaims))
 	}
 	return keyClaims{uid: uid, tkn: tkn, rol: rol, raw: d}, nil
 }
@@ -136,11 +122,14 @@ func (s *Server) permitted(ctx context.Context, rc *reqCtx, requester int64, rol
 		UserID: requester, Role: role, Action: action, TargetName: "apikey",
 		TargetOwner: owner, TargetVisibility: "private",
 	})
-	if err != nil {
-		rc.log.Info("API key permission check failed", "error", err, "role", role)
+	if errors.Is(err, engine.ErrUnknownRole) {
+		rc.log.Info("API key permission refused", "error", err)
 		return false, nil
 	}
-	rc.log.Info("API key permission", "action", action, "role", role, "allowed", d.Allowed, "reason", d.Reason)
+	if err != nil {
+		return false, err
+	}
+	rc.log.Debug("API key permission", "action", action, "allowed", d.Allowed, "reason", d.Reason)
 	if !d.Allowed {
 		return false, nil
 	}
@@ -154,53 +143,65 @@ func (s *Server) permitted(ctx context.Context, rc *reqCtx, requester int64, rol
 	return s.deps.Store.AllActive(ctx, []int64{owner})
 }
 
+// apikeyNewArgs are apikey-new's arguments.
+type apikeyNewArgs struct {
+	Issuer         string  `arg:"issuer" type:"str" max:"512"`
+	Audience       string  `arg:"audience" type:"str" max:"512"`
+	Subject        string  `arg:"subject" type:"str" max:"512"`
+	APIVersion     Raw     `arg:"apiversion" type:"str,int" max:"64"`
+	ExpiresDays    int64   `arg:"expires_days" type:"int" min:"1" max:"3660"`
+	NotValidBefore float64 `arg:"not_valid_before" type:"float,int" min:"0" max:"31622400"`
+	UserID         int64   `arg:"user_id" type:"int"`
+	UserRole       string  `arg:"user_role" type:"str" max:"100"`
+	IPAddress      string  `arg:"ip_address" type:"str" max:"128"`
+	UserAgent      string  `arg:"user_agent" type:"str" max:"2048"`
+	SessionToken   string  `arg:"session_token" type:"str" max:"512"`
+}
+
 // apikeyNew is apikey-new (actions.md §7.1): a key bound to a live session.
-func (s *Server) apikeyNew(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	uid, _ := a.int("user_id")
-	role := a.str("user_role")
+func (s *Server) apikeyNew(ctx context.Context, rc *reqCtx, a *apikeyNewArgs) (Result, error) {
+	uid, role := a.UserID, a.UserRole
 	ok, err := s.permitted(ctx, rc, uid, role, "create", uid)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return failure("user not allowed to issue API key", "API key issuance failed. You are not allowed to issue an API key."), nil
+		return nil, fail("user not allowed to issue API key", "API key issuance failed. You are not allowed to issue an API key.")
 	}
-	invalid := func(msg string) (Result, error) {
-		r := failure("invalid session for user requesting API key issuance", msg)
-		r["apikey"], r["expires"] = nil, nil
-		return r, nil
+	invalid := func(msg string) error {
+		return fail("invalid session for user requesting API key issuance", msg).with("apikey", nil, "expires", nil)
 	}
-	token := a.str("session_token")
-	si, err := s.deps.Store.LiveSession(ctx, token)
+	si, err := s.deps.Store.LiveSession(ctx, a.SessionToken)
 	if errors.Is(err, identity.ErrNotFound) {
-		return invalid("Invalid session token for API key issuance request.")
+		return nil, invalid("Invalid session token for API key issuance request.")
 	}
 	if err != nil {
 		return nil, err
 	}
-	ip, ipErr := canonicalIP(a.str("ip_address"))
+	ip, ipErr := canonicalIP(a.IPAddress)
 	if ipErr != nil || si.Session.UserID != uid || si.Session.IPAddress != ip ||
-		si.Session.UserAgent != a.str("user_agent") || si.User.UserRole != role {
-		return invalid("DB session user_id, ip_address, user_agent, user_role does not match provided session info.")
+		si.Session.UserAgent != a.UserAgent || si.User.UserRole != role {
+		return nil, invalid("DB session user_id, ip_address, user_agent, user_role does not match provided session info.")
 	}
-	days, _ := a.int("expires_days")
 	tkn, err := identity.NewToken()
 	if err != nil {
 		return nil, err
 	}
 	issued := time.Now().UTC().Truncate(time.Microsecond)
-	expires := issued.AddDate(0, 0, int(days))
-	nbf := issued.Add(a.seconds("not_valid_before")).Truncate(time.Microsecond)
+	expires := issued.AddDate(0, 0, int(a.ExpiresDays))
+	nbf := issued.Add(seconds(a.NotValidBefore)).Truncate(time.Microsecond)
 	key, err := pyJSON([]claim{
-		{"iss", a.str("issuer")}, {"ver", a["apiversion"]}, {"uid", uid}, {"rol", role},
-		{"usa", a.str("user_agent")}, {"aud", a.str("audience")}, {"sub", a.str("subject")},
-		{"ipa", a.str("ip_address")}, {"tkn", tkn}, {"iat", isoformat(issued)},
+		{"iss", a.Issuer}, {"ver", a.APIVersion.V}, {"uid", uid}, {"rol", role},
+		{"usa", a.UserAgent}, {"aud", a.Audience}, {"sub", a.Subject},
+		{"ipa", a.IPAddress}, {"tkn", tkn}, {"iat", isoformat(issued)},
 		{"nbf", isoformat(nbf)}, {"exp", isoformat(expires)},
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.deps.Store.NewAPIKey(ctx, tkn, token, uid, role, issued, expires, nbf); err != nil {
+	if err := s.deps.Store.NewAPIKey(ctx, tkn, a.SessionToken, uid, role, issued, expires, nbf); errors.Is(err, identity.ErrNotFound) {
+		return nil, invalid("Invalid session token for API key issuance request.")
+	} else if err != nil {
 		return nil, err
 	}
 	rc.log.Info("API key issued", "user_id", s.deps.PII.Hash(strconv.FormatInt(uid, 10)))
@@ -209,35 +210,44 @@ func (s *Server) apikeyNew(ctx context.Context, rc *reqCtx, a args) (Result, err
 		"messages": []string{fmt.Sprintf("API key generated successfully, expires: %s.", exp)}}, nil
 }
 
-// apikeyVerify is apikey-verify and apikey-verify-nosession (§7.2, §7.5).
-func (s *Server) apikeyVerify(noSession bool) handler {
-	return func(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-		ok, msg, err := s.verifyKey(ctx, rc, a, noSession)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return failure(msg.reason, msg.text), nil
-		}
-		return Result{"success": true, "messages": []string{msg.text}}, nil
-	}
+// apikeyArgs are the arguments of the operations on a presented key.
+type apikeyArgs struct {
+	APIKeyDict map[string]any `arg:"apikey_dict" type:"dict"`
+	UserID     int64          `arg:"user_id" type:"int"`
+	UserRole   string         `arg:"user_role" type:"str" max:"100"`
 }
 
-type verdict struct{ reason, text string }
+// apikeyVerify is apikey-verify (§7.2).
+func (s *Server) apikeyVerify(ctx context.Context, rc *reqCtx, a *apikeyArgs) (Result, error) {
+	return s.verifyKeyReply(ctx, rc, a, false)
+}
 
-// verifyKey runs the verification procedure and returns the reply texts.
-func (s *Server) verifyKey(ctx context.Context, rc *reqCtx, a args, noSession bool) (bool, verdict, error) {
-	c, err := readClaims(a, "aud", "sub", "ver", "exp")
+// apikeyVerifyNoSession is apikey-verify-nosession (§7.5).
+func (s *Server) apikeyVerifyNoSession(ctx context.Context, rc *reqCtx, a *apikeyArgs) (Result, error) {
+	return s.verifyKeyReply(ctx, rc, a, true)
+}
+
+func (s *Server) verifyKeyReply(ctx context.Context, rc *reqCtx, a *apikeyArgs, noSession bool) (Result, error) {
+	text, err := s.verifyKey(ctx, rc, a, noSession)
 	if err != nil {
-		return false, verdict{}, err
+		return nil, err
 	}
-	uid, _ := a.int("user_id")
-	ok, err := s.permitted(ctx, rc, uid, a.str("user_role"), "view", c.uid)
+	return Result{"success": true, "messages": []string{text}}, nil
+}
+
+// verifyKey runs the verification procedure and returns the success text;
+// refusals are *Failure errors.
+func (s *Server) verifyKey(ctx context.Context, rc *reqCtx, a *apikeyArgs, noSession bool) (string, error) {
+	c, err := readClaims(a.APIKeyDict, "aud", "sub", "ver", "exp")
 	if err != nil {
-		return false, verdict{}, err
+		return "", err
+	}
+	ok, err := s.permitted(ctx, rc, a.UserID, a.UserRole, "view", c.uid)
+	if err != nil {
+		return "", err
 	}
 	if !ok {
-		return false, verdict{"originating user is not allowed to operate on this API key", "API key verification failed. You are not allowed to operate on this API key."}, nil
+		return "", fail("originating user is not allowed to operate on this API key", "API key verification failed. You are not allowed to operate on this API key.")
 	}
 	var expires time.Time
 	if noSession {
@@ -245,74 +255,79 @@ func (s *Server) verifyKey(ctx context.Context, rc *reqCtx, a args, noSession bo
 		if err == nil {
 			expires = k.Expires
 		} else if !errors.Is(err, identity.ErrNotFound) {
-			return false, verdict{}, err
+			return "", err
 		}
 	} else {
 		k, err := s.deps.Store.VerifyAPIKey(ctx, c.tkn, c.uid, c.rol)
 		if err == nil {
 			expires = k.Expires
 		} else if !errors.Is(err, identity.ErrNotFound) {
-			return false, verdict{}, err
+			return "", err
 		}
 	}
 	if expires.IsZero() {
-		return false, verdict{"key validation failed, provided key does not match stored key or has expired", "API key could not be verified."}, nil
+		return "", fail("key validation failed, provided key does not match stored key or has expired", "API key could not be verified.")
 	}
 	text := "API key verified successfully. Expires: %s."
 	if noSession {
 		text = "No-session API key verified successfully. Expires: %s."
 	}
-	return true, verdict{text: fmt.Sprintf(text, isoformat(expires))}, nil
+	return fmt.Sprintf(text, isoformat(expires)), nil
 }
 
-// apikeyRevoke is apikey-revoke and apikey-revoke-nosession (§7.3, §7.6).
-func (s *Server) apikeyRevoke(noSession bool) handler {
-	return func(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-		c, err := readClaims(a)
-		if err != nil {
-			return nil, err
-		}
-		uid, _ := a.int("user_id")
-		ok, err := s.permitted(ctx, rc, uid, a.str("user_role"), "delete", c.uid)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return failure("originating user is not allowed to operate on this API key", "API key revocation failed. You are not allowed to operate on this API key."), nil
-		}
-		var n int64
-		if noSession {
-			n, err = s.deps.Store.RevokeNoSessionKey(ctx, c.tkn, c.uid, c.rol)
-		} else {
-			n, err = s.deps.Store.RevokeAPIKey(ctx, c.tkn, c.uid, c.rol)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return Result{"success": n == 1, "messages": []string{"API key revocation processed."}}, nil
-	}
+// apikeyRevoke is apikey-revoke (§7.3).
+func (s *Server) apikeyRevoke(ctx context.Context, rc *reqCtx, a *apikeyArgs) (Result, error) {
+	return s.revokeKey(ctx, rc, a, false)
 }
 
-// apikeyRevokeAll is apikey-revokeall-nosession (§7.7).
-func (s *Server) apikeyRevokeAll(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	c, err := readClaims(a)
+// apikeyRevokeNoSession is apikey-revoke-nosession (§7.6).
+func (s *Server) apikeyRevokeNoSession(ctx context.Context, rc *reqCtx, a *apikeyArgs) (Result, error) {
+	return s.revokeKey(ctx, rc, a, true)
+}
+
+func (s *Server) revokeKey(ctx context.Context, rc *reqCtx, a *apikeyArgs, noSession bool) (Result, error) {
+	c, err := readClaims(a.APIKeyDict)
 	if err != nil {
 		return nil, err
 	}
-	uid, _ := a.int("user_id")
-	ok, err := s.permitted(ctx, rc, uid, a.str("user_role"), "delete", c.uid)
+	ok, err := s.permitted(ctx, rc, a.UserID, a.UserRole, "delete", c.uid)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return failure("originating user is not allowed to delete API keys", "All API keys revocation failed. You are not allowed to delete API keys."), nil
+		return nil, fail("originating user is not allowed to operate on this API key", "API key revocation failed. You are not allowed to operate on this API key.")
 	}
-	valid, _, err := s.verifyKey(ctx, rc, a, true)
+	var n int64
+	if noSession {
+		n, err = s.deps.Store.RevokeNoSessionKey(ctx, c.tkn, c.uid, c.rol)
+	} else {
+		n, err = s.deps.Store.RevokeAPIKey(ctx, c.tkn, c.uid, c.rol)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if !valid {
-		return failure("provided API key is invalid, revoke-all operation requires a valid key to start with", "All API keys revocation failed. The API key presented is invalid."), nil
+	return Result{"success": n == 1, "messages": []string{"API key revocation processed."}}, nil
+}
+
+// apikeyRevokeAll is apikey-revokeall-nosession (§7.7).
+func (s *Server) apikeyRevokeAll(ctx context.Context, rc *reqCtx, a *apikeyArgs) (Result, error) {
+	c, err := readClaims(a.APIKeyDict)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.permitted(ctx, rc, a.UserID, a.UserRole, "delete", c.uid)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fail("originating user is not allowed to delete API keys", "All API keys revocation failed. You are not allowed to delete API keys.")
+	}
+	if _, err := s.verifyKey(ctx, rc, a, true); err != nil {
+		var f *Failure
+		if errors.As(err, &f) && f.Status == 0 {
+			return nil, fail("provided API key is invalid, revoke-all operation requires a valid key to start with", "All API keys revocation failed. The API key presented is invalid.")
+		}
+		return nil, err
 	}
 	n, err := s.deps.Store.RevokeAllNoSessionKeys(ctx, c.uid, c.rol)
 	if err != nil {
@@ -327,8 +342,13 @@ type noSessionKey struct {
 	result Result
 }
 
+// keyTimes are the lifetimes of a new no-session key, in seconds.
+type keyTimes struct {
+	expires, notValidBefore, refreshExpires, refreshNBF float64
+}
+
 // mintNoSessionKey builds a no-session key and its reply (§7.4).
-func mintNoSessionKey(a args, iss, aud, sub string, ver any, uid int64, role string) (*noSessionKey, error) {
+func mintNoSessionKey(times keyTimes, ip, iss, aud, sub string, ver any, uid int64, role string) (*noSessionKey, error) {
 	tkn, err := identity.NewToken()
 	if err != nil {
 		return nil, err
@@ -337,19 +357,17 @@ func mintNoSessionKey(a args, iss, aud, sub string, ver any, uid int64, role str
 	if err != nil {
 		return nil, err
 	}
-	secs, _ := a.int("expires_seconds")
-	refreshSecs, _ := a.int("refresh_expires")
 	issued := time.Now().UTC().Truncate(time.Microsecond)
 	p := identity.NoSessionKeyParams{
 		Token: tkn, RefreshToken: refresh, UserID: uid, UserRole: role,
-		Issued: issued, Expires: issued.Add(time.Duration(secs) * time.Second),
-		NotValidBefore:      issued.Add(a.seconds("not_valid_before")).Truncate(time.Microsecond),
-		RefreshExpires:      issued.Add(time.Duration(refreshSecs) * time.Second),
-		RefreshNotValidTill: issued.Add(a.seconds("refresh_nbf")).Truncate(time.Microsecond),
+		Issued: issued, Expires: issued.Add(seconds(times.expires)),
+		NotValidBefore:      issued.Add(seconds(times.notValidBefore)).Truncate(time.Microsecond),
+		RefreshExpires:      issued.Add(seconds(times.refreshExpires)),
+		RefreshNotValidTill: issued.Add(seconds(times.refreshNBF)).Truncate(time.Microsecond),
 	}
 	key, err := pyJSON([]claim{
 		{"iss", iss}, {"ver", ver}, {"uid", uid}, {"rol", role}, {"aud", aud}, {"sub", sub},
-		{"ipa", a.str("ip_address")}, {"tkn", tkn}, {"iat", isoformat(issued)},
+		{"ipa", ip}, {"tkn", tkn}, {"iat", isoformat(issued)},
 		{"nbf", isoformat(p.NotValidBefore)}, {"exp", isoformat(p.Expires)},
 	})
 	if err != nil {
@@ -363,18 +381,33 @@ func mintNoSessionKey(a args, iss, aud, sub string, ver any, uid int64, role str
 	}}, nil
 }
 
+// apikeyNewNoSessionArgs are apikey-new-nosession's arguments.
+type apikeyNewNoSessionArgs struct {
+	Issuer         string  `arg:"issuer" type:"str" max:"512"`
+	Audience       string  `arg:"audience" type:"str" max:"512"`
+	Subject        string  `arg:"subject" type:"str" max:"512"`
+	APIVersion     Raw     `arg:"apiversion" type:"str,int" max:"64"`
+	ExpiresSeconds int64   `arg:"expires_seconds" type:"int" min:"1" max:"316224000"`
+	NotValidBefore float64 `arg:"not_valid_before" type:"float,int" min:"0" max:"31622400"`
+	UserID         int64   `arg:"user_id" type:"int"`
+	UserRole       string  `arg:"user_role" type:"str" max:"100"`
+	IPAddress      string  `arg:"ip_address" type:"str" max:"128"`
+	RefreshExpires int64   `arg:"refresh_expires" type:"int" min:"1" max:"316224000"`
+	RefreshNBF     float64 `arg:"refresh_nbf" type:"float,int" min:"0" max:"31622400"`
+}
+
 // apikeyNewNoSession is apikey-new-nosession (§7.4).
-func (s *Server) apikeyNewNoSession(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	uid, _ := a.int("user_id")
-	role := a.str("user_role")
+func (s *Server) apikeyNewNoSession(ctx context.Context, rc *reqCtx, a *apikeyNewNoSessionArgs) (Result, error) {
+	uid, role := a.UserID, a.UserRole
 	ok, err := s.permitted(ctx, rc, uid, role, "create", uid)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return failure("originating user is not allowed to issue an API key", "API key issuance failed. You are not allowed to issue an API key."), nil
+		return nil, fail("originating user is not allowed to issue an API key", "API key issuance failed. You are not allowed to issue an API key.")
 	}
-	k, err := mintNoSessionKey(a, a.str("issuer"), a.str("audience"), a.str("subject"), a["apiversion"], uid, role)
+	times := keyTimes{float64(a.ExpiresSeconds), a.NotValidBefore, float64(a.RefreshExpires), a.RefreshNBF}
+	k, err := mintNoSessionKey(times, a.IPAddress, a.Issuer, a.Audience, a.Subject, a.APIVersion.V, uid, role)
 	if err != nil {
 		return nil, err
 	}
@@ -385,12 +418,25 @@ func (s *Server) apikeyNewNoSession(ctx context.Context, rc *reqCtx, a args) (Re
 	return k.result, nil
 }
 
+// apikeyRefreshArgs are apikey-refresh-nosession's arguments.
+type apikeyRefreshArgs struct {
+	APIKeyDict     map[string]any `arg:"apikey_dict" type:"dict"`
+	UserID         int64          `arg:"user_id" type:"int"`
+	UserRole       string         `arg:"user_role" type:"str" max:"100"`
+	RefreshToken   string         `arg:"refresh_token" type:"str" max:"512"`
+	IPAddress      string         `arg:"ip_address" type:"str" max:"128"`
+	ExpiresSeconds int64          `arg:"expires_seconds" type:"int" min:"1" max:"316224000"`
+	NotValidBefore float64        `arg:"not_valid_before" type:"int,float" min:"0" max:"31622400"`
+	RefreshExpires int64          `arg:"refresh_expires" type:"int" min:"1" max:"316224000"`
+	RefreshNBF     float64        `arg:"refresh_nbf" type:"int,float" min:"0" max:"31622400"`
+}
+
 // apikeyRefresh is apikey-refresh-nosession (§7.8) with quirk #27 fixed:
 // the requester must be the key's owner, and consuming the old key and
 // storing the new one is one transaction, so of concurrent refreshes of one
 // key exactly one succeeds.
-func (s *Server) apikeyRefresh(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	c, err := readClaims(a, "iss", "ver", "aud", "sub")
+func (s *Server) apikeyRefresh(ctx context.Context, rc *reqCtx, a *apikeyRefreshArgs) (Result, error) {
+	c, err := readClaims(a.APIKeyDict, "iss", "ver", "aud", "sub")
 	if err != nil {
 		return nil, err
 	}
@@ -398,28 +444,27 @@ func (s *Server) apikeyRefresh(ctx context.Context, rc *reqCtx, a args) (Result,
 	const noRefreshSic = "API key refresh failed. The API key presented does not have a valid refresh token.You may need to login again to generate a new API key."
 	old, err := s.deps.Store.RefreshableKey(ctx, c.tkn, c.uid, c.rol)
 	if errors.Is(err, identity.ErrNotFound) {
-		return failure("provided API key has no stored refresh token, probably invalid", noRefresh), nil
+		return nil, fail("provided API key has no stored refresh token, probably invalid", noRefresh)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !identity.RefreshMatches(old, a.str("refresh_token")) {
-		return failure("provided refresh token does not match stored refresh token", noRefresh), nil
+	if !identity.RefreshMatches(old, a.RefreshToken) {
+		return nil, fail("provided refresh token does not match stored refresh token", noRefresh)
 	}
-	uid, _ := a.int("user_id")
-	role := a.str("user_role")
+	uid, role := a.UserID, a.UserRole
 	if uid != c.uid || role != c.rol {
-		return failure("user from provided API key not allowed to revoke old key", noRefreshSic), nil
+		return nil, fail("user from provided API key not allowed to revoke old key", noRefreshSic)
 	}
 	if ok, err := s.permitted(ctx, rc, uid, role, "delete", c.uid); err != nil {
 		return nil, err
 	} else if !ok {
-		return failure("user from provided API key not allowed to revoke old key", noRefreshSic), nil
+		return nil, fail("user from provided API key not allowed to revoke old key", noRefreshSic)
 	}
 	if ok, err := s.permitted(ctx, rc, uid, role, "create", uid); err != nil {
 		return nil, err
 	} else if !ok {
-		return failure("user from provided API key not allowed to issue new key", noRefreshSic), nil
+		return nil, fail("user from provided API key not allowed to issue new key", noRefreshSic)
 	}
 	iss, _ := c.raw["iss"].(string)
 	aud, _ := c.raw["aud"].(string)
@@ -427,15 +472,16 @@ func (s *Server) apikeyRefresh(ctx context.Context, rc *reqCtx, a args) (Result,
 	ver := c.raw["ver"]
 	if _, isStr := ver.(string); !isStr {
 		if _, isNum := ver.(json.Number); !isNum {
-			return nil, fmt.Errorf("%w: ver must be a string or a number", errBadClaims)
+			return nil, badRequest(fmt.Errorf("%w: ver must be a string or a number", errBadClaims))
 		}
 	}
-	k, err := mintNoSessionKey(a, iss, aud, sub, ver, uid, role)
+	times := keyTimes{float64(a.ExpiresSeconds), a.NotValidBefore, float64(a.RefreshExpires), a.RefreshNBF}
+	k, err := mintNoSessionKey(times, a.IPAddress, iss, aud, sub, ver, uid, role)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.deps.Store.ReplaceNoSessionKey(ctx, old, k.params); errors.Is(err, identity.ErrRefreshRace) {
-		return failure("provided API key has no stored refresh token, probably invalid", noRefresh), nil
+		return nil, fail("provided API key has no stored refresh token, probably invalid", noRefresh)
 	} else if err != nil {
 		return nil, err
 	}

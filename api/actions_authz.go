@@ -13,44 +13,53 @@ import (
 	"github.com/authnzrv/authnzrv/identity"
 )
 
+// checkAccessArgs are user-check-access's arguments.
+type checkAccessArgs struct {
+	UserID           int64  `arg:"user_id" type:"int"`
+	UserRole         string `arg:"user_role" type:"str" max:"100"`
+	Action           string `arg:"action" type:"str" max:"256"`
+	TargetName       string `arg:"target_name" type:"str" max:"256"`
+	TargetOwner      int64  `arg:"target_owner" type:"int"`
+	TargetVisibility string `arg:"target_visibility" type:"str" max:"256"`
+	TargetSharedWith string `arg:"target_sharedwith" type:"str" max:"16384"`
+}
+
 // userCheckAccess is user-check-access (actions.md §8.1): the policy decides,
 // then the requester, owner and shared-with users must exist and be active.
-func (s *Server) userCheckAccess(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	uid, _ := a.int("user_id")
-	owner, _ := a.int("target_owner")
+func (s *Server) userCheckAccess(ctx context.Context, rc *reqCtx, a *checkAccessArgs) (Result, error) {
 	in := engine.AccessInput{
-		UserID: uid, Role: a.str("user_role"), Action: a.str("action"), TargetName: a.str("target_name"),
-		TargetOwner: owner, TargetVisibility: a.str("target_visibility"), TargetSharedWith: a.str("target_sharedwith"),
+		UserID: a.UserID, Role: a.UserRole, Action: a.Action, TargetName: a.TargetName,
+		TargetOwner: a.TargetOwner, TargetVisibility: a.TargetVisibility, TargetSharedWith: a.TargetSharedWith,
 	}
 	d, shared, err := s.decideAccess(ctx, in)
-	if err != nil {
-		rc.log.Info("access check failed", "error", err, "role", in.Role)
-		return failure("exception when checking the DB", "Could not validate access to the requested item."), nil
+	if err != nil && !errors.Is(err, engine.ErrUnknownRole) && !errors.Is(err, engine.ErrMalformedList) {
+		return nil, err
 	}
-	rc.log.Info("access decision", "role", in.Role, "action", in.Action, "item", in.TargetName,
-		"visibility", in.TargetVisibility, "allowed", d.Allowed, "reason", d.Reason)
-	notValid := func(reason string) (Result, error) {
-		return failure(reason, "Access request check successful. Access granted: False."), nil
-	}
-	ok, err := s.activeUserWithRole(ctx, uid, in.Role)
 	if err != nil {
-		return failure("exception when checking the DB", "Access request check failed."), nil
+		rc.log.Info("access check refused", "error", err)
+		return nil, fail("exception when checking the DB", "Could not validate access to the requested item.")
+	}
+	notValid := func(reason string) error {
+		return fail(reason, "Access request check successful. Access granted: False.")
+	}
+	ok, err := s.activeUserWithRole(ctx, a.UserID, in.Role)
+	if err != nil {
+		return nil, err
 	}
 	if !ok {
-		return notValid("user initiating request is not valid")
+		return nil, notValid("user initiating request is not valid")
 	}
-	ids := append([]int64{uid, owner}, shared...)
+	ids := append([]int64{a.UserID, a.TargetOwner}, shared...)
 	all, err := s.deps.Store.AllActive(ctx, ids)
 	if err != nil {
-		rc.log.Error("access check lookup", "error", err)
-		return failure("exception when checking the DB", "Access request check failed."), nil
+		return nil, err
 	}
 	if !all {
-		return notValid("users specified as owner or shared-with not found")
+		return nil, notValid("users specified as owner or shared-with not found")
 	}
 	msg := fmt.Sprintf("Access request check successful. Access granted: %s.", pyBool(d.Allowed))
 	if !d.Allowed {
-		return failure("action not permitted", msg), nil
+		return nil, fail("action not permitted", msg)
 	}
 	return Result{"success": true, "messages": []string{msg}}, nil
 }
@@ -72,7 +81,7 @@ func (s *Server) decideAccess(ctx context.Context, in engine.AccessInput) (engin
 	}
 	ids, _, err := engine.ParseSharedWith(in.TargetSharedWith)
 	if err != nil {
-		return d, nil, err
+		return d, nil, fmt.Errorf("%w: %w", engine.ErrMalformedList, err)
 	}
 	return d, ids, nil
 }
@@ -90,16 +99,23 @@ func (s *Server) activeUserWithRole(ctx context.Context, id int64, role string) 
 	return u.IsActive && u.UserRole == role, nil
 }
 
+// checkLimitArgs are user-check-limit's arguments.
+type checkLimitArgs struct {
+	UserID       int64  `arg:"user_id" type:"int"`
+	UserRole     string `arg:"user_role" type:"str" max:"100"`
+	LimitName    string `arg:"limit_name" type:"str" max:"256"`
+	ValueToCheck Raw    `arg:"value_to_check" type:"Any" max:"256"`
+}
+
 // userCheckLimit is user-check-limit (actions.md §8.2).
-func (s *Server) userCheckLimit(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	uid, _ := a.int("user_id")
-	raw, err := json.Marshal(a["value_to_check"])
+func (s *Server) userCheckLimit(ctx context.Context, rc *reqCtx, a *checkLimitArgs) (Result, error) {
+	raw, err := json.Marshal(a.ValueToCheck.V)
 	if err != nil {
 		return nil, err
 	}
-	in := engine.LimitInput{Role: a.str("user_role"), LimitName: a.str("limit_name"), Value: raw}
+	in := engine.LimitInput{Role: a.UserRole, LimitName: a.LimitName, Value: raw}
 	if s.deps.Engine == nil {
-		return failure("exception when checking the DB", "Could not validate limit rule for the requested item."), nil
+		return nil, errors.New("no policy engine")
 	}
 	start := time.Now()
 	ctx, span := s.opts.Tracer.Start(ctx, "policy limit")
@@ -107,21 +123,23 @@ func (s *Server) userCheckLimit(ctx context.Context, rc *reqCtx, a args) (Result
 	span.SetAttributes(attribute.Bool("authnzrv.allowed", d.Allowed), attribute.String("authnzrv.reason", d.Reason))
 	span.End()
 	s.opts.Metrics.decision("limit", d.Allowed, err, time.Since(start))
-	if err != nil {
-		rc.log.Info("limit check failed", "error", err, "role", in.Role)
-		return failure("exception when checking the DB", "Could not validate limit rule for the requested item."), nil
+	if errors.Is(err, engine.ErrUnknownRole) || errors.Is(err, engine.ErrBadValue) {
+		rc.log.Info("limit check refused", "error", err)
+		return nil, fail("exception when checking the DB", "Could not validate limit rule for the requested item.")
 	}
-	rc.log.Info("limit decision", "role", in.Role, "limit", in.LimitName, "passed", d.Allowed, "reason", d.Reason)
-	ok, err := s.activeUserWithRole(ctx, uid, in.Role)
 	if err != nil {
-		return failure("exception when checking the DB", "Limit check failed."), nil
+		return nil, err
+	}
+	ok, err := s.activeUserWithRole(ctx, a.UserID, in.Role)
+	if err != nil {
+		return nil, err
 	}
 	if !ok {
-		return failure("user attempting access not found", "Limit check successful. Limit check passed: False."), nil
+		return nil, fail("user attempting access not found", "Limit check successful. Limit check passed: False.")
 	}
 	msg := fmt.Sprintf("Limit check successful. Limit check passed: %s.", pyBool(d.Allowed))
 	if !d.Allowed {
-		return failure("user is over limit", msg), nil
+		return nil, fail("user is over limit", msg)
 	}
 	return Result{"success": true, "messages": []string{msg}}, nil
 }

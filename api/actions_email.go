@@ -15,39 +15,37 @@ import (
 // mailSettings applies the per-request SMTP overrides to the configured
 // settings: a present key overrides, even with null. ok is false when the
 // sender, server or port ends up empty.
-func (s *Server) mailSettings(a args) (mail.Settings, bool) {
+func (s *Server) mailSettings(user, pass Raw, server, sender Opt[string], port Opt[int64]) (mail.Settings, bool) {
 	st := s.opts.Mail
-	nullable := func(k string, dst **string) {
-		if v, present := a[k]; present {
-			if str, isStr := v.(string); isStr {
+	nullable := func(r Raw, dst **string) {
+		if r.Set {
+			if str, isStr := r.V.(string); isStr {
 				*dst = &str
 			} else {
 				*dst = nil
 			}
 		}
 	}
-	nullable("emailuser", &st.User)
-	nullable("emailpass", &st.Pass)
-	if v, present := a["emailsender"]; present {
-		st.Sender, _ = v.(string)
+	nullable(user, &st.User)
+	nullable(pass, &st.Pass)
+	if sender.Set {
+		st.Sender = sender.V
 	}
-	if v, present := a["emailserver"]; present {
-		st.Server, _ = v.(string)
+	if server.Set {
+		st.Server = server.V
 	}
-	if v, present := a["emailport"]; present {
-		n, _ := toInt(v)
-		st.Port = int(n)
+	if port.Set {
+		st.Port = int(port.V)
 	}
 	return st, st.Sender != "" && st.Server != "" && st.Port > 0
 }
 
 // mailData fills a template from the request and the requesting session.
-func mailData(a args, si *identity.SessionInfo, email, link string) mail.Data {
-	expiry, _ := toInt(a["verification_expiry"])
+func mailData(serverName, baseURL, token string, expiry int64, si *identity.SessionInfo, email, link string) mail.Data {
 	return mail.Data{
-		ServerName: a.str("server_name"), BaseURL: a.str("server_baseurl"), Email: email,
+		ServerName: serverName, BaseURL: baseURL, Email: email,
 		Browser: strings.ReplaceAll(si.Session.UserAgent, "_", "."), IPAddress: si.Session.IPAddress,
-		Token: mail.Wrap(a.str("verification_token"), 70), Link: a.str("server_baseurl") + link,
+		Token: mail.Wrap(token, 70), Link: baseURL + link,
 		Expiry: isoformat(time.Now().UTC().Add(time.Duration(expiry)*time.Second)) + " (UTC time)",
 	}
 }
@@ -63,50 +61,66 @@ func (s *Server) send(ctx context.Context, st mail.Settings, kind mail.Kind, to 
 	return mail.Send(ctx, st, mail.Message{To: to, Subject: mail.Subject(kind, d.ServerName), Text: text, HTML: html})
 }
 
-// userSendEmailSignup is user-sendemail-signup (actions.md §6.1, quirk #25
-// fixed: email_address is a string, created_info a dict, and both
+// sendSignupArgs are user-sendemail-signup's arguments (quirk #25 fixed:
+// email_address is a string, created_info a dict, and both
 // account_verify_url and server_verify_url name the link).
-func (s *Server) userSendEmailSignup(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	fail := func(reason, msg string) (Result, error) {
-		r := failure(reason, msg)
-		r["user_id"], r["email_address"], r["emailverify_sent_datetime"] = nil, nil, nil
-		return r, nil
-	}
-	link := a.str("account_verify_url")
+type sendSignupArgs struct {
+	EmailAddress       string         `arg:"email_address" type:"str" max:"280"`
+	SessionToken       string         `arg:"session_token" type:"str" max:"512"`
+	CreatedInfo        map[string]any `arg:"created_info" type:"dict"`
+	ServerName         string         `arg:"server_name" type:"str" max:"280"`
+	ServerBaseURL      string         `arg:"server_baseurl" type:"str" max:"2048"`
+	VerificationToken  string         `arg:"verification_token" type:"str" max:"4096"`
+	VerificationExpiry int64          `arg:"verification_expiry" type:"int" min:"0" max:"31622400"`
+	AccountVerifyURL   string         `arg:"account_verify_url,kwarg" type:"str" max:"2048"`
+	ServerVerifyURL    string         `arg:"server_verify_url,kwarg" type:"str" max:"2048"`
+	EmailUser          Raw            `arg:"emailuser,kwarg" type:"str,None" max:"280"`
+	EmailPass          Raw            `arg:"emailpass,kwarg" type:"str,None" max:"1024"`
+	EmailServer        Opt[string]    `arg:"emailserver,kwarg" type:"str" max:"280"`
+	EmailPort          Opt[int64]     `arg:"emailport,kwarg" type:"int" min:"0" max:"65535"`
+	EmailSender        Opt[string]    `arg:"emailsender,kwarg" type:"str" max:"280"`
+}
+
+// userSendEmailSignup is user-sendemail-signup (actions.md §6.1).
+func (s *Server) userSendEmailSignup(ctx context.Context, rc *reqCtx, a *sendSignupArgs) (Result, error) {
+	link := a.AccountVerifyURL
 	if link == "" {
-		link = a.str("server_verify_url")
+		link = a.ServerVerifyURL
 	}
 	if link == "" {
-		return fail("invalid request: missing 'account_verify_url' in request", "Invalid verify email request.")
+		return nil, fail("invalid request: missing 'account_verify_url' in request", "Invalid verify email request.")
 	}
-	st, ok := s.mailSettings(a)
+	st, ok := s.mailSettings(a.EmailUser, a.EmailPass, a.EmailServer, a.EmailSender, a.EmailPort)
 	if !ok {
-		return fail("invalid request: missing 'emailsender', 'emailserver', or 'emailport' in request", "Invalid email server settings provided. Can't send an email.")
+		return nil, fail("invalid request: missing 'emailsender', 'emailserver', or 'emailport' in request", "Invalid email server settings provided. Can't send an email.")
 	}
-	created, _ := a["created_info"].(map[string]any)
-	if sv, present := created["send_verification"]; present && sv == false {
-		return fail("not allowed to send verification email to target user, send_verification = False", "Not allowed to send an email verification request.")
+	if sv, present := a.CreatedInfo["send_verification"]; present && sv == false {
+		return nil, fail("not allowed to send verification email to target user, send_verification = False", "Not allowed to send an email verification request.")
 	}
-	email := a.str("email_address")
-	wantID, _ := toInt(created["user_id"])
-	u, err := s.deps.Store.UserByEmail(ctx, email)
+	wantID, _ := strictInt(a.CreatedInfo["user_id"])
+	u, err := s.deps.Store.UserByEmail(ctx, a.EmailAddress)
+	if err != nil && !errors.Is(err, identity.ErrNotFound) {
+		return nil, err
+	}
 	if err != nil || u.UserID != wantID {
-		return fail("target user for verification email does not exist", "Invalid verify email request.")
+		return nil, fail("target user for verification email does not exist", "Invalid verify email request.")
 	}
 	if u.IsActive || u.UserRole != "locked" {
-		return fail("target user for verification email already active and verified", "Not sending an verify email request to an existing user.")
+		return nil, fail("target user for verification email already active and verified", "Not sending an verify email request to an existing user.")
 	}
-	si, err := s.deps.Store.LiveSession(ctx, a.str("session_token"))
+	si, err := s.deps.Store.LiveSession(ctx, a.SessionToken)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil, fail("invalid session for requesting a verification email", "Invalid verify email request.")
+	}
 	if err != nil {
-		return fail("invalid session for requesting a verification email", "Invalid verify email request.")
+		return nil, err
 	}
-	if err := s.send(ctx, st, mail.Signup, u.Email, mailData(a, si, u.Email, link)); err != nil {
-		rc.log.Warn("sign-up mail not sent", "error", err, "user", s.deps.PII.Hash(u.UserID))
-		return fail("verification email could not be sent because of an email server problem", "Could not send email for the verify email request.")
+	if err := s.send(ctx, st, mail.Signup, u.Email, mailData(a.ServerName, a.ServerBaseURL, a.VerificationToken, a.VerificationExpiry, si, u.Email, link)); err != nil {
+		return nil, fail("verification email could not be sent because of an email server problem", "Could not send email for the verify email request.").because(err)
 	}
 	u, err = s.deps.Store.SetEmailSent(ctx, u.Email, "signup", time.Now())
 	if err != nil {
-		return nil, err
+		return nil, fail("verification email sent, but its time could not be recorded", "Verify email sent successfully.").because(err)
 	}
 	rc.log.Info("sign-up mail sent", "user", s.deps.PII.Hash(u.UserID))
 	return Result{"success": true, "user_id": u.UserID, "email_address": u.Email,
@@ -119,36 +133,54 @@ func pyRecipients(addr string) string {
 	return "['" + strings.Trim(string(b), `"`) + "']"
 }
 
+// sendForgotPassArgs are user-sendemail-forgotpass's arguments.
+type sendForgotPassArgs struct {
+	EmailAddress       string      `arg:"email_address" type:"str" max:"280"`
+	SessionToken       string      `arg:"session_token" type:"str" max:"512"`
+	ServerName         string      `arg:"server_name" type:"str" max:"280"`
+	ServerBaseURL      string      `arg:"server_baseurl" type:"str" max:"2048"`
+	PasswordForgotURL  string      `arg:"password_forgot_url" type:"str" max:"2048"`
+	VerificationToken  string      `arg:"verification_token" type:"str" max:"4096"`
+	VerificationExpiry int64       `arg:"verification_expiry" type:"int" min:"0" max:"31622400"`
+	EmailUser          Raw         `arg:"emailuser,kwarg" type:"str,None" max:"280"`
+	EmailPass          Raw         `arg:"emailpass,kwarg" type:"str,None" max:"1024"`
+	EmailServer        Opt[string] `arg:"emailserver,kwarg" type:"str" max:"280"`
+	EmailPort          Opt[int64]  `arg:"emailport,kwarg" type:"int" min:"0" max:"65535"`
+	EmailSender        Opt[string] `arg:"emailsender,kwarg" type:"str" max:"280"`
+}
+
 // userSendEmailForgotPass is user-sendemail-forgotpass (actions.md §6.2).
-func (s *Server) userSendEmailForgotPass(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	fail := func(reason, msg string) (Result, error) {
-		r := failure(reason, msg)
-		r["user_id"], r["email_address"], r["emailforgotpass_sent_datetime"] = nil, nil, nil
-		return r, nil
-	}
-	st, ok := s.mailSettings(a)
+func (s *Server) userSendEmailForgotPass(ctx context.Context, rc *reqCtx, a *sendForgotPassArgs) (Result, error) {
+	st, ok := s.mailSettings(a.EmailUser, a.EmailPass, a.EmailServer, a.EmailSender, a.EmailPort)
 	if !ok {
-		return fail("missing 'emailserver', 'emailsender', 'emailport' in request", "Invalid email server settings provided. Can't send an email.")
+		return nil, fail("missing 'emailserver', 'emailsender', 'emailport' in request", "Invalid email server settings provided. Can't send an email.")
 	}
-	u, err := s.deps.Store.UserByEmail(ctx, a.str("email_address"))
+	u, err := s.deps.Store.UserByEmail(ctx, a.EmailAddress)
+	if err != nil && !errors.Is(err, identity.ErrNotFound) {
+		return nil, err
+	}
 	if err != nil || !u.IsActive || u.UserRole == "locked" || u.UserRole == "anonymous" {
-		return fail("invalid user for forgot-pass email request", "Invalid password reset email request.")
+		return nil, fail("invalid user for forgot-pass email request", "Invalid password reset email request.")
 	}
 	if sent := u.EmailForgotPassSentDatetime; sent != nil && time.Since(*sent) <= 24*time.Hour {
-		return fail("forgot-pass verification email sent less than 24 hours ago", "Invalid password reset email request.")
+		return nil, fail("forgot-pass verification email sent less than 24 hours ago", "Invalid password reset email request.")
 	}
-	si, err := s.deps.Store.LiveSession(ctx, a.str("session_token"))
-	if err != nil {
-		return fail("invalid session for forgot-pass request", "Invalid verification email request.")
+	si, err := s.deps.Store.LiveSession(ctx, a.SessionToken)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil, fail("invalid session for forgot-pass request", "Invalid verification email request.")
 	}
-	if err := s.send(ctx, st, mail.ForgotPass, u.Email, mailData(a, si, u.Email, a.str("password_forgot_url"))); err != nil {
-		rc.log.Warn("forgot-password mail not sent", "error", err, "user", s.deps.PII.Hash(u.UserID))
-		return fail("forgot-pass verification email could not be sent because email server issue",
-			fmt.Sprintf("Could not send email to %s for the user password reset request.", pyRecipients(u.Email)))
-	}
-	u, err = s.deps.Store.SetEmailSent(ctx, u.Email, "forgotpass", time.Now())
 	if err != nil {
 		return nil, err
+	}
+	if err := s.send(ctx, st, mail.ForgotPass, u.Email, mailData(a.ServerName, a.ServerBaseURL, a.VerificationToken, a.VerificationExpiry, si, u.Email, a.PasswordForgotURL)); err != nil {
+		return nil, fail("forgot-pass verification email could not be sent because email server issue",
+			fmt.Sprintf("Could not send email to %s for the user password reset request.", pyRecipients(u.Email))).because(err)
+	}
+	sentTo := u.Email
+	u, err = s.deps.Store.SetEmailSent(ctx, sentTo, "forgotpass", time.Now())
+	if err != nil {
+		return nil, fail("forgot-pass email sent, but its time could not be recorded",
+			fmt.Sprintf("Password reset request sent successfully to %s", pyRecipients(sentTo))).because(err)
 	}
 	rc.log.Info("forgot-password mail sent", "user", s.deps.PII.Hash(u.UserID))
 	return Result{"success": true, "user_id": u.UserID, "email_address": u.Email,

@@ -13,10 +13,9 @@ import (
 var errHashBusy = errors.New("password hashing capacity exhausted")
 
 // busyFailure is the reply when the hashing budget is exhausted.
-func busyFailure() Result {
-	r := failure("server is busy, try again later", "The server is busy. Please try again in a moment.")
-	r["user_id"] = nil
-	return r
+func busyFailure(cause error) *Failure {
+	return fail("server is busy, try again later", "The server is busy. Please try again in a moment.").
+		with("user_id", nil)
 }
 
 // truncatePassword keeps the first 256 code points (security.md §1).
@@ -60,7 +59,7 @@ func (s *Server) dummy(ctx context.Context) error {
 func (s *Server) verify(ctx context.Context, hash, pw string) (bool, error) {
 	ok, err := s.deps.Hasher.Verify(ctx, hash, pw)
 	if err != nil {
-		return false, fmt.Errorf("%w: %v", errHashBusy, err)
+		return false, fmt.Errorf("%w: %w", errHashBusy, err)
 	}
 	return ok, nil
 }
@@ -75,55 +74,63 @@ func (s *Server) dummies(ctx context.Context, n int) error {
 	return nil
 }
 
-// hashErr turns a hashing error into the busy reply, or an action error.
-func hashErr(rc *reqCtx, err error) (Result, error) {
+// hashErr turns a hashing error into the busy reply; other errors pass.
+func hashErr(rc *reqCtx, err error) error {
 	if errors.Is(err, errHashBusy) {
 		rc.log.Warn("password hashing busy", "error", err)
-		return busyFailure(), nil
+		return busyFailure(err)
 	}
-	return nil, err
+	return err
 }
 
 const msgBadLogin = "Sorry, that user ID and password combination didn't work."
 
+// loginArgs are user-login's arguments.
+type loginArgs struct {
+	SessionToken string `arg:"session_token" type:"str" max:"512"`
+	Email        string `arg:"email" type:"str" max:"280"`
+	Password     string `arg:"password" type:"str" max:"1024"`
+}
+
+// badLogin is the failed-login answer.
+func badLogin() *Failure {
+	return fail("user does not exist or password doesn't match", msgBadLogin)
+}
+
 // userLogin is user-login (actions.md §2.1). Every path performs two
 // verifications (quirk #10 fixed for unknown and inactive users).
-func (s *Server) userLogin(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	token, email, pw := a.str("session_token"), a.str("email"), truncatePassword(a.str("password"))
-	if _, err := s.deps.Store.LiveSession(ctx, token); err != nil {
+func (s *Server) userLogin(ctx context.Context, rc *reqCtx, a *loginArgs) (Result, error) {
+	pw := truncatePassword(a.Password)
+	if _, err := s.deps.Store.LiveSession(ctx, a.SessionToken); err != nil {
 		if !errors.Is(err, identity.ErrNotFound) {
 			return nil, err
 		}
 		if err := s.dummies(ctx, 2); err != nil {
-			return hashErr(rc, err)
+			return nil, hashErr(rc, err)
 		}
-		r := failure("session does not exist", "No session token provided.")
-		r["user_id"] = nil
-		return r, nil
+		return nil, fail("session does not exist", "No session token provided.")
 	}
 	if err := s.dummy(ctx); err != nil {
-		return hashErr(rc, err)
+		return nil, hashErr(rc, err)
 	}
-	u, err := s.deps.Store.UserByEmail(ctx, email)
+	u, err := s.deps.Store.UserByEmail(ctx, a.Email)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return nil, err
 	}
 	match := false
 	if err == nil && u.IsActive && u.EmailVerified {
 		if match, err = s.verify(ctx, u.Password, pw); err != nil {
-			return hashErr(rc, err)
+			return nil, hashErr(rc, err)
 		}
 	} else if err := s.dummy(ctx); err != nil {
-		return hashErr(rc, err)
+		return nil, hashErr(rc, err)
 	}
-	if _, err := s.deps.Store.DeleteSession(ctx, token); err != nil {
+	if _, err := s.deps.Store.DeleteSession(ctx, a.SessionToken); err != nil {
 		return nil, err
 	}
 	if !match {
-		rc.log.Info("login failed", "email", s.deps.PII.Hash(email))
-		r := failure("user does not exist or password doesn't match", msgBadLogin)
-		r["user_id"] = nil
-		return r, nil
+		rc.log.Info("login failed", "email", s.deps.PII.Hash(a.Email))
+		return nil, badLogin()
 	}
 	if s.deps.Hasher.NeedsRehash(u.Password) {
 		if h, err := s.deps.Hasher.Hash(ctx, pw); err == nil {
@@ -133,97 +140,106 @@ func (s *Server) userLogin(ctx context.Context, rc *reqCtx, a args) (Result, err
 		}
 	}
 	if u.UserRole == "locked" {
-		r := failure("user exists but is inactive", msgBadLogin)
-		r["user_id"] = u.UserID
-		return r, nil
+		return nil, fail("user exists but is inactive", msgBadLogin).with("user_id", u.UserID)
 	}
 	rc.log.Info("login succeeded", "user", s.deps.PII.Hash(u.UserID))
 	return Result{"success": true, "user_id": u.UserID, "user_role": u.UserRole, "messages": []string{"Login successful."}}, nil
 }
 
+// logoutArgs are user-logout's arguments.
+type logoutArgs struct {
+	SessionToken string `arg:"session_token" type:"str" max:"512"`
+	UserID       int64  `arg:"user_id" type:"int"`
+}
+
 // userLogout is user-logout (actions.md §2.2).
-func (s *Server) userLogout(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	token := a.str("session_token")
-	uid, _ := a.int("user_id")
-	fail := func(reason string) (Result, error) {
-		r := failure(reason, "Logout failed. Invalid session_token for user_id.")
-		r["user_id"] = a["user_id"]
-		return r, nil
+func (s *Server) userLogout(ctx context.Context, rc *reqCtx, a *logoutArgs) (Result, error) {
+	refuse := func(reason string) error {
+		return fail(reason, "Logout failed. Invalid session_token for user_id.").with("user_id", a.UserID)
 	}
-	si, err := s.deps.Store.LiveSession(ctx, token)
+	si, err := s.deps.Store.LiveSession(ctx, a.SessionToken)
 	if errors.Is(err, identity.ErrNotFound) {
-		return fail("session does not exist")
+		return nil, refuse("session does not exist")
 	}
 	if err != nil {
 		return nil, err
 	}
-	if si.Session.UserID != uid {
-		return fail("user does not exist")
+	if si.Session.UserID != a.UserID {
+		return nil, refuse("user does not exist")
 	}
-	n, err := s.deps.Store.DeleteSession(ctx, token)
-	if err != nil || n != 1 {
-		return fail("delete session failed")
+	n, err := s.deps.Store.DeleteSession(ctx, a.SessionToken)
+	if err != nil {
+		return nil, err
+	}
+	if n != 1 {
+		return nil, refuse("delete session failed")
 	}
 	return Result{"success": true, "user_id": si.Session.UserID, "messages": []string{"Logout successful."}}, nil
 }
 
 // passcheckOutcome is the common ending of both password checks.
-func passcheckOutcome(u *identity.User, match bool) Result {
+func passcheckOutcome(u *identity.User, match bool) (Result, error) {
 	if !match {
-		r := failure("user does not exist or password doesn't match", msgBadLogin)
-		r["user_id"] = nil
-		return r
+		return nil, badLogin()
 	}
 	if u.IsActive && u.UserRole != "locked" {
-		return Result{"success": true, "user_id": u.UserID, "user_role": u.UserRole, "messages": []string{"Verification successful."}}
+		return Result{"success": true, "user_id": u.UserID, "user_role": u.UserRole, "messages": []string{"Verification successful."}}, nil
 	}
-	r := failure("user exists but is inactive", msgBadLogin)
-	r["user_id"] = u.UserID
-	return r
+	return nil, fail("user exists but is inactive", msgBadLogin).with("user_id", u.UserID)
+}
+
+// passcheckArgs are user-passcheck's arguments.
+type passcheckArgs struct {
+	SessionToken string `arg:"session_token" type:"str" max:"512"`
+	Password     string `arg:"password" type:"str" max:"1024"`
 }
 
 // userPasscheck is user-passcheck (actions.md §2.3).
-func (s *Server) userPasscheck(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	pw := truncatePassword(a.str("password"))
-	si, err := s.deps.Store.LiveSession(ctx, a.str("session_token"))
+func (s *Server) userPasscheck(ctx context.Context, rc *reqCtx, a *passcheckArgs) (Result, error) {
+	pw := truncatePassword(a.Password)
+	si, err := s.deps.Store.LiveSession(ctx, a.SessionToken)
 	if err != nil {
 		if !errors.Is(err, identity.ErrNotFound) {
 			return nil, err
 		}
 		if err := s.dummies(ctx, 2); err != nil {
-			return hashErr(rc, err)
+			return nil, hashErr(rc, err)
 		}
-		r := failure("session does not exist", "No session token provided.")
-		r["user_id"] = nil
-		return r, nil
+		return nil, fail("session does not exist", "No session token provided.")
 	}
 	if err := s.dummy(ctx); err != nil {
-		return hashErr(rc, err)
+		return nil, hashErr(rc, err)
 	}
 	match, err := s.verify(ctx, si.User.Password, pw)
 	if err != nil {
-		return hashErr(rc, err)
+		return nil, hashErr(rc, err)
 	}
-	return passcheckOutcome(&si.User, match), nil
+	return passcheckOutcome(&si.User, match)
+}
+
+// passcheckNoSessionArgs are user-passcheck-nosession's arguments.
+type passcheckNoSessionArgs struct {
+	Email    string `arg:"email" type:"str" max:"280"`
+	Password string `arg:"password" type:"str" max:"1024"`
 }
 
 // userPasscheckNoSession is user-passcheck-nosession (actions.md §2.4).
-func (s *Server) userPasscheckNoSession(ctx context.Context, rc *reqCtx, a args) (Result, error) {
-	pw := truncatePassword(a.str("password"))
+func (s *Server) userPasscheckNoSession(ctx context.Context, rc *reqCtx, a *passcheckNoSessionArgs) (Result, error) {
+	pw := truncatePassword(a.Password)
 	if err := s.dummy(ctx); err != nil {
-		return hashErr(rc, err)
+		return nil, hashErr(rc, err)
 	}
-	u, err := s.deps.Store.UserByEmail(ctx, a.str("email"))
+	u, err := s.deps.Store.UserByEmail(ctx, a.Email)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return nil, err
 	}
 	match := false
 	if err == nil {
 		if match, err = s.verify(ctx, u.Password, pw); err != nil {
-			return hashErr(rc, err)
+			return nil, hashErr(rc, err)
 		}
 	} else if err := s.dummy(ctx); err != nil {
-		return hashErr(rc, err)
+		return nil, hashErr(rc, err)
 	}
-	return passcheckOutcome(u, match), nil
+	return passcheckOutcome(u, match)
 }

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"encoding/json"
 	"fmt"
-	"math"
 	"net/netip"
 	"regexp"
 	"strconv"
@@ -14,51 +12,6 @@ import (
 // Result is an action response: at least "success" (bool) and "messages"
 // ([]string), plus the request type's own keys.
 type Result map[string]any
-
-// args reads validated arguments out of a request body.
-type args map[string]any
-
-// str returns a string argument ("" when absent or not a string).
-func (a args) str(k string) string {
-	s, _ := a[k].(string)
-	return s
-}
-
-// int returns an integer argument: JSON integers, booleans (as 0/1) and
-// strings of digits (the databases' own coercion); ok is false otherwise.
-func (a args) int(k string) (int64, bool) {
-	return toInt(a[k])
-}
-
-func toInt(v any) (int64, bool) {
-	switch x := v.(type) {
-	case bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
-	case json.Number:
-		if isFloatLiteral(x) {
-			f, err := x.Float64()
-			if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-				return 0, false
-			}
-			return int64(f), true
-		}
-		n, err := x.Int64()
-		return n, err == nil
-	case string:
-		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
-		return n, err == nil
-	}
-	return 0, false
-}
-
-// bool returns a boolean argument (false when absent or not a bool).
-func (a args) bool(k string) bool {
-	b, _ := a[k].(bool)
-	return b
-}
 
 // isoformat renders a time as Python's naive-UTC isoformat(): microseconds,
 // omitted when zero, no zone suffix.

@@ -62,10 +62,8 @@ func rateRequest(env *Envelope) limiter.Request {
 	} else if e, ok := b["email_address"].(string); ok && e != "" {
 		r.Email = e
 	}
-	if id, ok := toInt(b["user_id"]); ok {
-		if _, isBool := b["user_id"].(bool); !isBool {
-			r.UserID = id
-		}
+	if id, ok := strictInt(b["user_id"]); ok {
+		r.UserID = id
 	}
 	if t, ok := b["session_token"].(string); ok && t != "" {
 		r.Session = digest(t)

@@ -109,10 +109,10 @@ type testValidator struct {
 	policy validate.Policy
 }
 
-func (a testValidator) Email(e string) bool               { return a.v.Email(e) }
-func (a testValidator) FullName(n string) error           { return a.v.FullName(n) }
-func (a testValidator) NormalizeEmail(e string) string    { return validate.NormalizeEmail(e) }
-func (a testValidator) NormalizeFullName(n string) string { return validate.NormalizeFullName(n) }
+func (a testValidator) Email(e string) bool                          { return a.v.Email(e) }
+func (a testValidator) FullName(ctx context.Context, n string) error { return a.v.FullName(ctx, n) }
+func (a testValidator) NormalizeEmail(e string) string               { return validate.NormalizeEmail(e) }
+func (a testValidator) NormalizeFullName(n string) string            { return validate.NormalizeFullName(n) }
 func (a testValidator) Password(ctx context.Context, pw, email, name string) (bool, []string) {
 	return a.v.Password(ctx, pw, email, name, a.policy)
 }

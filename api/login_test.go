@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -130,9 +131,13 @@ func TestUserLogout(t *testing.T) {
 		// 93
 		r = e.do("user-logout", map[string]any{"session_token": tok, "user_id": 1})
 		expect(t, r, false, "session does not exist", "Logout failed. Invalid session_token for user_id.")
-		// 31: a boolean passes the int rule.
+		// 31 (changed by issue 13, finding 8): a boolean no longer passes
+		// the int rule; the reply lists the problem.
 		r = e.do("user-logout", map[string]any{"session_token": tok, "user_id": true})
-		expect(t, r, false, "session does not exist")
+		expect(t, r, false, "")
+		if !strings.Contains(fmt.Sprint(r.Response["response"]), "param:user_id problem:incorrect type") {
+			t.Fatalf("reply %+v", r.Response)
+		}
 	})
 }
 

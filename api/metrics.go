@@ -140,8 +140,8 @@ func (m *Metrics) limit(result string) {
 }
 
 // requestLabel bounds the request label to the known request types.
-func requestLabel(request string) string {
-	if _, ok := schemas[request]; ok || request == "health" {
+func (s *Server) requestLabel(request string) string {
+	if _, ok := s.requests[request]; ok || request == "health" {
 		return request
 	}
 	if strings.TrimSpace(request) == "" {

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/otel/attribute"
@@ -37,8 +38,8 @@ type Hasher interface {
 type Validator interface {
 	// Email reports whether a raw sign-up e-mail is acceptable.
 	Email(email string) bool
-	// FullName checks a normalised full name.
-	FullName(normalized string) error
+	// FullName checks a normalised full name; it stops when ctx ends.
+	FullName(ctx context.Context, normalized string) error
 	// Password checks a password under the server's policy and returns the
 	// reasons it failed.
 	Password(ctx context.Context, password, email, fullName string) (bool, []string)
@@ -103,19 +104,15 @@ type Deps struct {
 
 // Server answers the authnzerver protocol.
 type Server struct {
-	opts    Options
-	codec   *wire.Codec
-	deps    Deps
-	log     *slog.Logger
-	hosts   *regexp.Regexp
-	e       *echo.Echo
-	actions map[string]handler
-	dummyH  dummyHash
+	opts     Options
+	codec    *wire.Codec
+	deps     Deps
+	log      *slog.Logger
+	hosts    *regexp.Regexp
+	e        *echo.Echo
+	requests map[string]*request
+	dummyH   dummyHash
 }
-
-// handler runs one request type. It returns the action response; an error
-// means the action could not run at all (the client gets HTTP 400).
-type handler func(ctx context.Context, rc *reqCtx, a args) (Result, error)
 
 // reqCtx carries what a handler may need besides its arguments.
 type reqCtx struct {
@@ -145,8 +142,11 @@ func New(opts Options, deps Deps) (*Server, error) {
 	if opts.Tracer == nil {
 		opts.Tracer = noop.NewTracerProvider().Tracer("authnzrv")
 	}
-	s := &Server{opts: opts, codec: codec, deps: deps, log: deps.Logger, hosts: hostPattern(opts.AllowedHosts)}
-	s.actions = s.handlers()
+	requests, err := requestIndex()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, codec: codec, deps: deps, log: deps.Logger, hosts: hostPattern(opts.AllowedHosts), requests: requests}
 	s.e = s.router()
 	return s, nil
 }
@@ -300,7 +300,7 @@ func (s *Server) serveAPI(c echo.Context) error {
 	if outcome == "" {
 		outcome = fmt.Sprintf("http_%d", c.Response().Status)
 	}
-	s.opts.Metrics.request(requestLabel(request), outcome, time.Since(start))
+	s.opts.Metrics.request(s.requestLabel(request), outcome, time.Since(start))
 	return err
 }
 
@@ -324,8 +324,8 @@ func (s *Server) serveAPIInner(c echo.Context) error {
 	if env.Request == "echo" {
 		return writePlain(c, http.StatusBadRequest)
 	}
-	ctx, span := s.opts.Tracer.Start(c.Request().Context(), "authnzrv "+requestLabel(env.Request),
-		trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attribute.String("authnzrv.request", requestLabel(env.Request))))
+	ctx, span := s.opts.Tracer.Start(c.Request().Context(), "authnzrv "+s.requestLabel(env.Request),
+		trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attribute.String("authnzrv.request", s.requestLabel(env.Request))))
 	defer func() {
 		outcome, _ := c.Get("outcome").(string)
 		if outcome == "" {
@@ -335,17 +335,17 @@ func (s *Server) serveAPIInner(c echo.Context) error {
 		span.End()
 	}()
 	c.Set("request", env.Request)
-	log := s.log.With("reqid", string(env.ReqID), "request", env.Request)
+	log := s.log.With("reqid", clip(string(env.ReqID), maxEchoedName), "request", clip(env.Request, maxEchoedName))
 	if s.replayed(ctx, log, token) {
 		log.Warn("replayed request token refused")
 		return writePlain(c, http.StatusUnauthorized)
 	}
 	if env.ReqID == nil {
 		log.Info("request without reqid refused")
-		return s.reply(c, nil, failure("request is missing 'reqid'", "The request could not be processed: it has no 'reqid'."))
+		return s.reply(c, nil, fail("request is missing 'reqid'", "The request could not be processed: it has no 'reqid'.").result(nil))
 	}
 	if !env.HasRequest {
-		return s.reply(c, env.ReqID, failure("request is missing 'request'", "The request could not be processed: it has no request type."))
+		return s.reply(c, env.ReqID, fail("request is missing 'request'", "The request could not be processed: it has no request type.").result(nil))
 	}
 	if s.opts.RateLimited && env.ClientIP == "" {
 		log.Info("request without client_ipaddr refused")
@@ -360,16 +360,9 @@ func (s *Server) serveAPIInner(c echo.Context) error {
 		}
 	}
 	rc := &reqCtx{log: log, request: env.Request, clientIP: env.ClientIP}
-	res, err := s.dispatch(ctx, rc, env)
-	if err != nil {
-		log.Info("request could not be processed", "error", err)
-		return writePlain(c, http.StatusBadRequest)
-	}
-	if lockoutType(env.Request) {
-		if res, err = s.afterLogin(ctx, rc, env.Body, res); err != nil {
-			log.Info("request could not be processed", "error", err)
-			return writePlain(c, http.StatusBadRequest)
-		}
+	res, f := s.dispatch(ctx, rc, env)
+	if f != nil && f.Status != 0 {
+		return writePlain(c, f.Status)
 	}
 	if ok, _ := res["success"].(bool); ok {
 		c.Set("outcome", "success")
@@ -379,46 +372,83 @@ func (s *Server) serveAPIInner(c echo.Context) error {
 	return s.reply(c, env.ReqID, res)
 }
 
-// dispatch validates the arguments and runs the request type's handler.
-func (s *Server) dispatch(ctx context.Context, rc *reqCtx, env *Envelope) (Result, error) {
-	sp, known := schemas[env.Request]
+// dispatch validates the arguments and runs the request type's handler. A
+// returned *Failure with a Status means the client gets that plain HTTP
+// status instead of the result.
+func (s *Server) dispatch(ctx context.Context, rc *reqCtx, env *Envelope) (Result, *Failure) {
+	rt, known := s.requests[env.Request]
 	if !known {
 		rc.log.Info("unknown request type")
-		msg := fmt.Sprintf("request '%s' is not a valid request", env.Request)
-		return failure(msg, msg), nil
+		msg := fmt.Sprintf("request '%s' is not a valid request", clip(env.Request, maxEchoedName))
+		return fail(msg, msg).result(nil), nil
 	}
-	if problems := sp.validate(env.Body); len(problems) > 0 {
+	args, problems := rt.spec.decode(env.Body)
+	if len(problems) > 0 {
 		rc.log.Info("invalid request parameters", "problems", len(problems))
-		return Result{
+		res := Result{
 			"success":  false,
 			"response": map[string]any{"problems": problems, "failure_reason": "invalid request parameters"},
 			"messages": []string{fmt.Sprintf("request '%s' has invalid parameters", env.Request)},
-		}, nil
+		}
+		return s.afterAction(ctx, rc, rt, env, res)
 	}
-	h, ok := s.actions[env.Request]
-	if !ok {
-		msg := fmt.Sprintf("request '%s' is not implemented by this server", env.Request)
-		return failure(msg, msg), nil
-	}
-	if lockoutType(env.Request) {
+	if rt.lockout {
 		s.beforeLogin(ctx, rc)
 	}
-	return s.run(ctx, h, rc, args(env.Body))
+	res, err := s.run(ctx, rt, rc, args.Interface())
+	if err != nil {
+		f := asFailure(err, rt.fault)
+		if f.Status != 0 {
+			rc.log.Info("request refused", "status", f.Status, "error", f.Err)
+			return nil, f
+		}
+		if f.Err != nil {
+			rc.log.Log(ctx, f.level(), "request failed", "reason", f.Reason, "error", f.Err)
+		} else {
+			rc.log.Debug("request refused", "reason", f.Reason)
+		}
+		res = f.result(rt.fields)
+	}
+	return s.afterAction(ctx, rc, rt, env, res)
+}
+
+// afterAction applies the lock-out to the result of a request type that
+// counts failed password checks.
+func (s *Server) afterAction(ctx context.Context, rc *reqCtx, rt *request, env *Envelope, res Result) (Result, *Failure) {
+	if !rt.lockout {
+		return res, nil
+	}
+	out, err := s.afterLogin(ctx, rc, env.Body, res)
+	if err != nil {
+		return nil, badRequest(err)
+	}
+	return out, nil
 }
 
 // run calls a handler, turning a panic into an error so that no client ever
 // sees a stack trace and the server keeps serving.
-func (s *Server) run(ctx context.Context, h handler, rc *reqCtx, a args) (res Result, err error) {
+func (s *Server) run(ctx context.Context, rt *request, rc *reqCtx, args any) (res Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("panic in %s: %v", rc.request, r)
+			err = fmt.Errorf("panic in %s: %v", rt.name, r)
 		}
 	}()
-	return h(ctx, rc, a)
+	return rt.run(s, ctx, rc, args)
 }
 
-func failure(reason string, messages ...string) Result {
-	return Result{"success": false, "failure_reason": reason, "messages": messages}
+// maxEchoedName is the longest request name echoed back or logged.
+const maxEchoedName = 64
+
+// clip cuts an attacker-controlled string for a log line or a message.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // reply encrypts and sends a response envelope.

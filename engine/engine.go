@@ -579,15 +579,15 @@ func (r *revision) limitObject(in LimitInput) (ast.Value, error) {
 		dec := json.NewDecoder(bytes.NewReader(in.Value))
 		dec.UseNumber()
 		if err := dec.Decode(&val); err != nil {
-			return nil, fmt.Errorf("engine: value_to_check: %w", err)
+			return nil, fmt.Errorf("%w: value_to_check: %w", ErrBadValue, err)
 		}
 		if dec.More() {
-			return nil, errors.New("engine: value_to_check: more than one JSON value")
+			return nil, fmt.Errorf("%w: value_to_check: more than one JSON value", ErrBadValue)
 		}
 	}
 	value, err := ast.InterfaceToValue(val)
 	if err != nil {
-		return nil, fmt.Errorf("engine: value_to_check: %w", err)
+		return nil, fmt.Errorf("%w: value_to_check: %w", ErrBadValue, err)
 	}
 	return ast.NewObject(
 		[2]*ast.Term{keyRole, r.term(in.Role)},

@@ -200,3 +200,10 @@ func sortedKeys[V any](m map[string]V) []string {
 // (user-check-access and user-check-limit answer "exception when checking
 // the DB" for it, actions.md §8).
 var ErrUnknownRole = errors.New("engine: unknown role")
+
+// ErrMalformedList is a target_sharedwith value that is not a list of user
+// ids.
+var ErrMalformedList = errors.New("engine: malformed shared-with list")
+
+// ErrBadValue is a value_to_check the limit policy cannot be asked about.
+var ErrBadValue = errors.New("engine: unusable value")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 )
@@ -25,10 +26,27 @@ var EditableColumns = map[string]bool{
 	"full_name": true, "email": true, "email_verified": true, "is_active": true, "user_role": true, "extra_info": true,
 }
 
+// Column limits in characters, the same on every database.
+const (
+	MaxEmailLen    = 280
+	MaxFullNameLen = 280
+	MaxRoleLen     = 100
+	MaxJSONLen     = 64 << 10
+)
+
+// checkLen refuses a string longer than n characters.
+func checkLen(col, s string, n int) error {
+	if len(s) > n && utf8.RuneCountInString(s) > n {
+		return fmt.Errorf("%w: %s is longer than %d characters", ErrBadValue, col, n)
+	}
+	return nil
+}
+
 // UpdateUser sets the given columns of a user (and last_updated) and returns
 // the row afterwards. Values must be strings for full_name, email and
 // user_role, bools for email_verified and is_active, and JSON for
-// extra_info. A taken e-mail is ErrDuplicate; a missing user ErrNotFound.
+// extra_info, within the column limits (else ErrBadValue). A taken e-mail
+// is ErrDuplicate; a missing user ErrNotFound.
 func (s *Store) UpdateUser(ctx context.Context, id int64, fields map[string]any) (*User, error) {
 	q := s.db.NewUpdate().Model((*User)(nil)).Set("last_updated = ?", now()).Where("user_id = ?", id)
 	for col, v := range fields {
@@ -38,15 +56,21 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fields map[string]any)
 		switch col {
 		case "email_verified", "is_active":
 			if _, ok := v.(bool); !ok {
-				return nil, fmt.Errorf("identity: %s must be a boolean", col)
+				return nil, fmt.Errorf("%w: %s must be a boolean", ErrBadValue, col)
 			}
 		case "extra_info":
-			if _, ok := v.(JSON); !ok {
-				return nil, fmt.Errorf("identity: extra_info must be JSON")
+			j, ok := v.(JSON)
+			if !ok || len(j) > MaxJSONLen {
+				return nil, fmt.Errorf("%w: extra_info must be a JSON document of at most %d bytes", ErrBadValue, MaxJSONLen)
 			}
 		default:
-			if _, ok := v.(string); !ok {
-				return nil, fmt.Errorf("identity: %s must be a string", col)
+			str, ok := v.(string)
+			if !ok {
+				return nil, fmt.Errorf("%w: %s must be a string", ErrBadValue, col)
+			}
+			limit := map[string]int{"email": MaxEmailLen, "full_name": MaxFullNameLen, "user_role": MaxRoleLen}[col]
+			if err := checkLen(col, str, limit); err != nil {
+				return nil, err
 			}
 		}
 		q = q.Set("? = ?", bun.Ident(col), v)
@@ -55,6 +79,9 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fields map[string]any)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return nil, ErrDuplicate
+		}
+		if isForeignKeyViolation(err) {
+			return nil, fmt.Errorf("%w: unknown role", ErrBadValue)
 		}
 		return nil, fmt.Errorf("identity: update user: %w", err)
 	}

@@ -48,6 +48,9 @@ func (s *Store) NewAPIKey(ctx context.Context, tkn, sessionToken string, userID 
 		UserID: userID, UserRole: role, SessionTokenHash: TokenHash(sessionToken),
 	}
 	if _, err := s.db.NewInsert().Model(k).Exec(ctx); err != nil {
+		if isForeignKeyViolation(err) {
+			return ErrNotFound // the session (or its user) ended meanwhile
+		}
 		return fmt.Errorf("identity: insert API key: %w", err)
 	}
 	return nil

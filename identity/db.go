@@ -146,6 +146,23 @@ var ErrNotFound = errors.New("identity: not found")
 // ErrDuplicate is returned when an insert violates a unique constraint.
 var ErrDuplicate = errors.New("identity: duplicate")
 
+// ErrNoUser is returned when a row refers to a user that does not exist.
+var ErrNoUser = errors.New("identity: no such user")
+
+// ErrBadValue is returned when a value cannot be stored in its column (wrong
+// type or too long); the limits are the same on every database.
+var ErrBadValue = errors.New("identity: value cannot be stored")
+
+// isForeignKeyViolation reports whether err is a foreign-key violation:
+// the row refers to one that does not exist (any more).
+func isForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23503"
+	}
+	return err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
+}
+
 func isUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {

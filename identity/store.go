@@ -68,7 +68,7 @@ type NewSessionParams struct {
 }
 
 // CreateSession stores a new session and returns its token. An unknown user
-// fails with the database's foreign-key error.
+// is ErrNoUser.
 func (s *Store) CreateSession(ctx context.Context, p NewSessionParams) (string, error) {
 	token, err := NewToken()
 	if err != nil {
@@ -84,6 +84,9 @@ func (s *Store) CreateSession(ctx context.Context, p NewSessionParams) (string, 
 		ExtraInfoJSON: p.ExtraInfo,
 	}
 	if _, err := s.db.NewInsert().Model(row).Exec(ctx); err != nil {
+		if isForeignKeyViolation(err) {
+			return "", ErrNoUser
+		}
 		return "", fmt.Errorf("identity: insert session: %w", err)
 	}
 	return token, nil

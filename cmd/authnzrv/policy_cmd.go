@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/cover"
 	"github.com/open-policy-agent/opa/v1/tester"
@@ -107,7 +108,7 @@ func policyTest(ctx context.Context, w io.Writer, dir string, threshold float64)
 		return fmt.Errorf("load %s: %w", dir, err)
 	}
 	cov := cover.New()
-	ch, err := tester.NewRunner().SetStore(store).SetModules(modules).SetCoverageQueryTracer(cov).RunTests(ctx, nil)
+	ch, err := tester.NewRunner().SetStore(store).SetModules(modules).SetCoverageQueryTracer(cov).SetTimeout(time.Minute).RunTests(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("run tests: %w", err)
 	}

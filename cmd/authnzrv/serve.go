@@ -90,10 +90,10 @@ type validatorAdapter struct {
 	policy validate.Policy
 }
 
-func (a validatorAdapter) Email(e string) bool               { return a.v.Email(e) }
-func (a validatorAdapter) FullName(n string) error           { return a.v.FullName(n) }
-func (a validatorAdapter) NormalizeEmail(e string) string    { return validate.NormalizeEmail(e) }
-func (a validatorAdapter) NormalizeFullName(n string) string { return validate.NormalizeFullName(n) }
+func (a validatorAdapter) Email(e string) bool                          { return a.v.Email(e) }
+func (a validatorAdapter) FullName(ctx context.Context, n string) error { return a.v.FullName(ctx, n) }
+func (a validatorAdapter) NormalizeEmail(e string) string               { return validate.NormalizeEmail(e) }
+func (a validatorAdapter) NormalizeFullName(n string) string            { return validate.NormalizeFullName(n) }
 func (a validatorAdapter) Password(ctx context.Context, pw, email, name string) (bool, []string) {
 	return a.v.Password(ctx, pw, email, name, a.policy)
 }

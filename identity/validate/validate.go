@@ -131,6 +131,8 @@ type Validator struct {
 	common     map[string]struct{}
 	disposable map[string]struct{}
 	suffixes   map[string]struct{} // ".com", ".co.uk", ".*.ck", …; nil when unavailable
+	// maxSuffix is the length in bytes of the longest entry of suffixes.
+	maxSuffix int
 }
 
 // lines returns the non-empty lines of b.
@@ -180,6 +182,7 @@ func New(o Options) (*Validator, error) {
 		for l := range lines(b, func(l string) bool { return strings.HasPrefix(l, "//") }) {
 			if t := strings.TrimSpace(l); t != "" {
 				v.suffixes["."+t] = struct{}{}
+				v.maxSuffix = max(v.maxSuffix, len(t)+1)
 			}
 		}
 	}
@@ -271,8 +274,10 @@ func (v *Validator) Email(email string) bool {
 }
 
 // FullName checks a normalised full name for links: "http" (any case), "://"
-// or any public-suffix string.
-func (v *Validator) FullName(normalized string) error {
+// or any public-suffix string. Its cost is linear in the name's length (at
+// most the longest suffix's length per '.'), and it stops with ctx's error
+// when ctx ends.
+func (v *Validator) FullName(ctx context.Context, normalized string) error {
 	folded := casefold(normalized)
 	if strings.Contains(folded, "http") || strings.Contains(normalized, "://") {
 		return ErrFullNameLink
@@ -281,12 +286,16 @@ func (v *Validator) FullName(normalized string) error {
 		return ErrNoSuffixList
 	}
 	// A suffix string starts with '.', so it occurs in the name iff some
-	// substring starting at a '.' is one.
+	// substring starting at a '.', no longer than the longest suffix, is one.
 	for i := 0; i < len(folded); i++ {
 		if folded[i] != '.' {
 			continue
 		}
-		for j := i + 2; j <= len(folded); j++ {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		end := min(len(folded), i+v.maxSuffix)
+		for j := i + 2; j <= end; j++ {
 			if _, hit := v.suffixes[folded[i:j]]; hit {
 				return ErrFullNameLink
 			}

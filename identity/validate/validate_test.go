@@ -172,7 +172,7 @@ func TestFullName(t *testing.T) {
 		{"Ms. Smith", nil},
 	}
 	for _, tc := range tests {
-		if err := v.FullName(validate.NormalizeFullName(tc.name)); err != tc.err {
+		if err := v.FullName(context.Background(), validate.NormalizeFullName(tc.name)); err != tc.err {
 			t.Errorf("FullName(%q) = %v, want %v", tc.name, err, tc.err)
 		}
 	}
@@ -180,7 +180,7 @@ func TestFullName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := none.FullName("Test User"); err != validate.ErrNoSuffixList {
+	if err := none.FullName(context.Background(), "Test User"); err != validate.ErrNoSuffixList {
 		t.Fatalf("without a list: %v", err)
 	}
 }
@@ -259,6 +259,6 @@ func FuzzPassword(f *testing.F) {
 			t.Fatalf("ok=%v with messages %q", ok, msgs)
 		}
 		v.Email(email)
-		v.FullName(validate.NormalizeFullName(name))
+		v.FullName(context.Background(), validate.NormalizeFullName(name))
 	})
 }
