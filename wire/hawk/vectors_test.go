@@ -99,7 +99,7 @@ type specVectors struct {
 	} `json:"responses"`
 }
 
-func loadJSON(t *testing.T, name string, v any) {
+func loadJSON(t testing.TB, name string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(testdataDir, name))
 	if err != nil {
