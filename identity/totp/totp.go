@@ -223,7 +223,8 @@ func (o Options) Check(secret string, code string, at time.Time, lastStep int64)
 			return 0, ErrMalformed
 		}
 	}
-	if err := checkSecret(secret); err != nil {
+	secret, err = checkSecret(secret)
+	if err != nil {
 		return 0, err
 	}
 	period := int64(o.Period / time.Second)
@@ -258,17 +259,18 @@ func (o Options) Check(secret string, code string, at time.Time, lastStep int64)
 }
 
 // checkSecret refuses secrets that are not base32 (upper or lower case,
-// padded or not) of at least MinSecretSize bytes.
-func checkSecret(secret string) error {
+// padded or not) of at least MinSecretSize bytes, and returns the secret
+// in upper case without padding.
+func checkSecret(secret string) (string, error) {
 	s := strings.TrimRight(strings.ToUpper(secret), "=")
 	b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
 	if err != nil {
-		return fmt.Errorf("%w: not base32", ErrBadSecret)
+		return "", fmt.Errorf("%w: not base32", ErrBadSecret)
 	}
 	if len(b) < MinSecretSize {
-		return fmt.Errorf("%w: %d bytes (want at least %d)", ErrBadSecret, len(b), MinSecretSize)
+		return "", fmt.Errorf("%w: %d bytes (want at least %d)", ErrBadSecret, len(b), MinSecretSize)
 	}
-	return nil
+	return s, nil
 }
 
 // floorDiv is a/b rounded towards minus infinity (b > 0).
