@@ -118,6 +118,9 @@ func Parse(data []byte, baseDir string, opts ...Option) (*Registry, error) {
 }
 
 func configError(path, format string, args ...any) error {
+	if path == "" {
+		path = "$"
+	}
 	return fmt.Errorf("social: providers file: %s: %s", path, fmt.Sprintf(format, args...))
 }
 
@@ -205,7 +208,7 @@ func joinPath(path, key string) string {
 }
 
 func parseConfigs(data []byte, baseDir string) ([]providerConfig, error) {
-	top, err := readObject(data, "$")
+	top, err := readObject(data, "")
 	if err != nil {
 		return nil, err
 	}
