@@ -72,9 +72,9 @@ type idp struct {
 
 type idpConfig struct {
 	user        mockoidc.User
-	clockOffset time.Duration                                   // mockoidc's clock, set before it starts
+	clockOffset time.Duration                                     // mockoidc's clock, set before it starts
 	tamper      func(m *mockoidc.MockOIDC, idToken string) string // rewrites the token response's id_token
-	fail        map[string]int                                  // path -> HTTP status to answer instead
+	fail        map[string]int                                    // path -> HTTP status to answer instead
 }
 
 func startIdP(t *testing.T, cfg idpConfig) *idp {
