@@ -127,16 +127,15 @@ type githubUser struct {
 // optional (possibly null) name.
 func parseGitHubUser(body []byte) (githubUser, error) {
 	var raw struct {
-		ID    json.Number `json:"id"`
-		Login string      `json:"login"`
-		Name  *string     `json:"name"`
+		ID    json.RawMessage `json:"id"`
+		Login string          `json:"login"`
+		Name  *string         `json:"name"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&raw); err != nil {
+	if err := json.Unmarshal(body, &raw); err != nil {
 		return githubUser{}, errors.New("not a user object")
 	}
-	id, err := strconv.ParseInt(raw.ID.String(), 10, 64)
+	// The id must be a JSON integer: not a string, not a fraction.
+	id, err := strconv.ParseInt(string(bytes.TrimSpace(raw.ID)), 10, 64)
 	if err != nil || id <= 0 {
 		return githubUser{}, errors.New("no valid user id")
 	}
