@@ -436,6 +436,14 @@ func readSecretFile(path, file, baseDir string) (string, error) {
 	if !filepath.IsAbs(file) {
 		file = filepath.Join(baseDir, file)
 	}
+	// Stat first: opening a FIFO would block, and a device never ends.
+	info, err := os.Stat(file)
+	if err != nil {
+		return "", configError(path, "cannot read the secret file: %v", err)
+	}
+	if !info.Mode().IsRegular() {
+		return "", configError(path, "secret file %s is not a regular file", file)
+	}
 	f, err := os.Open(file)
 	if err != nil {
 		return "", configError(path, "cannot read the secret file: %v", err)
