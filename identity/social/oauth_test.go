@@ -1,6 +1,7 @@
 package social
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -249,27 +250,37 @@ func (f *fakeOAuth) exchange(w http.ResponseWriter, r *http.Request) {
 // code from the redirect.
 func browse(t *testing.T, authURL, state string) string {
 	t.Helper()
-	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, authURL, nil)
+	code, err := follow(t.Context(), authURL, state)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return code
+}
+
+// follow GETs authURL without following the redirect, checks that state
+// comes back and returns the code (safe to call from any goroutine).
+func follow(ctx context.Context, authURL, state string) (string, error) {
+	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
+	if err != nil {
+		return "", err
 	}
 	resp, err := browser.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("authorization endpoint answered %s", resp.Status)
+		return "", fmt.Errorf("authorization endpoint answered %s", resp.Status)
 	}
 	loc, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	if loc.Query().Get("state") != state {
-		t.Fatalf("state not echoed: %s", loc)
+		return "", fmt.Errorf("state not echoed: %s", loc)
 	}
-	return loc.Query().Get("code")
+	return loc.Query().Get("code"), nil
 }
 
 // runOAuthCase runs one case: authorization URL, browser, Exchange.
