@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
-
-	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/authnzrv/authnzrv/engine"
 	"github.com/authnzrv/authnzrv/identity"
@@ -70,12 +67,7 @@ func (s *Server) decideAccess(ctx context.Context, in engine.AccessInput) (engin
 	if s.deps.Engine == nil {
 		return engine.Decision{}, nil, errors.New("no policy engine")
 	}
-	start := time.Now()
-	ctx, span := s.opts.Tracer.Start(ctx, "policy access")
 	d, err := s.deps.Engine.Access(ctx, in)
-	span.SetAttributes(attribute.Bool("authnzrv.allowed", d.Allowed), attribute.String("authnzrv.reason", d.Reason))
-	span.End()
-	s.opts.Metrics.decision("access", d.Allowed, err, time.Since(start))
 	if err != nil {
 		return d, nil, err
 	}
@@ -117,12 +109,7 @@ func (s *Server) userCheckLimit(ctx context.Context, rc *reqCtx, a *checkLimitAr
 	if s.deps.Engine == nil {
 		return nil, errors.New("no policy engine")
 	}
-	start := time.Now()
-	ctx, span := s.opts.Tracer.Start(ctx, "policy limit")
 	d, err := s.deps.Engine.Limit(ctx, in)
-	span.SetAttributes(attribute.Bool("authnzrv.allowed", d.Allowed), attribute.String("authnzrv.reason", d.Reason))
-	span.End()
-	s.opts.Metrics.decision("limit", d.Allowed, err, time.Since(start))
 	if errors.Is(err, engine.ErrUnknownRole) || errors.Is(err, engine.ErrBadValue) {
 		rc.log.Info("limit check refused", "error", err)
 		return nil, fail("exception when checking the DB", "Could not validate limit rule for the requested item.")

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authnzrv/authnzrv/api"
 	"github.com/authnzrv/authnzrv/identity/identitytest"
 	"github.com/authnzrv/authnzrv/identity/validate"
 )
@@ -111,7 +110,7 @@ func TestPasswordResetChecklist(t *testing.T) {
 }
 
 func TestValidatePassChecklist(t *testing.T) {
-	e := newEnv(t, identitytest.SQLite(t), func(_ *api.Options, p *validate.Policy) { p.MaxUnsafeSimilarity = 33 })
+	e := newEnv(t, identitytest.SQLite(t), withPolicy(func(p *validate.Policy) { p.MaxUnsafeSimilarity = 33 }))
 	cases := []struct {
 		name string // checklist item
 		body q

@@ -47,30 +47,32 @@ func lockoutType(request string) bool {
 	return request == "user-login" || request == "user-passcheck-nosession"
 }
 
-// digest is a short SHA-256 hex digest for keys that must not hold secrets.
-func digest(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:16])
-}
-
-// rateRequest extracts what the rate-limit policy needs from an envelope.
-func rateRequest(env *Envelope) limiter.Request {
-	r := limiter.Request{Type: env.Request, ClientIP: env.ClientIP}
+// rateRequest extracts what the rate limiter needs from an envelope: the
+// request type's group and e-mail bucket from the request table (rt is nil
+// for a type the server does not have), and keyed digests of the
+// identifiers the body carries.
+func (s *Server) rateRequest(env *Envelope, rt *request) limiter.Request {
+	key := s.deps.PII.Key
+	r := limiter.Request{Type: "unknown", Group: groupIP, ClientIP: key(env.ClientIP)}
 	b := env.Body
-	if e, ok := b["email"].(string); ok && e != "" {
-		r.Email = e
-	} else if e, ok := b["email_address"].(string); ok && e != "" {
-		r.Email = e
+	if rt != nil {
+		r.Type, r.Group = rt.name, rt.group
+		if rt.emailKey != "" {
+			r.EmailRequest = true
+			if e, ok := b[rt.emailKey].(string); ok && e != "" {
+				r.Email = key(e)
+			}
+		}
 	}
-	if id, ok := strictInt(b["user_id"]); ok {
+	if id, ok := strictInt(b["user_id"]); ok && id > 0 {
 		r.UserID = id
 	}
 	if t, ok := b["session_token"].(string); ok && t != "" {
-		r.Session = digest(t)
+		r.Session = key(t)
 	}
 	if d, ok := b["apikey_dict"].(map[string]any); ok {
 		if t, ok := d["tkn"].(string); ok && t != "" {
-			r.APIKey = digest(t)
+			r.APIKey = key(t)
 		}
 	}
 	return r
@@ -85,9 +87,7 @@ func (s *Server) rateLimited(ctx context.Context, log interface {
 	if s.deps.Rates == nil || s.opts.Limiter == nil {
 		return false, 0
 	}
-	start := time.Now()
 	d, err := s.deps.Rates.RateLimits(ctx, req)
-	s.opts.Metrics.decision("ratelimit", d.Refuse == "", err, time.Since(start))
 	if err != nil {
 		log.Warn("rate-limit policy failed; request admitted", "error", err)
 		return false, 0
@@ -134,7 +134,7 @@ func (s *Server) replayed(ctx context.Context, log interface{ Warn(string, ...an
 		return false
 	}
 	sum := sha256.Sum256(token)
-	first, err := s.opts.Replay.First(ctx, hex.EncodeToString(sum[:]))
+	first, err := s.opts.Replay.First(ctx, hex.EncodeToString(sum[:16]))
 	if err != nil {
 		log.Warn("replay guard unavailable", "error", err, "admitted", first)
 	}

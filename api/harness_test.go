@@ -44,10 +44,25 @@ type testEnv struct {
 	db     identitytest.DB
 }
 
-type envOption func(*api.Options, *validate.Policy)
+// envConfig is what a test may change about a server before it starts.
+type envConfig struct {
+	api    api.Options
+	policy validate.Policy
+	engine engine.Options
+}
+
+type envOption func(*envConfig)
 
 func withOptions(f func(*api.Options)) envOption {
-	return func(o *api.Options, _ *validate.Policy) { f(o) }
+	return func(c *envConfig) { f(&c.api) }
+}
+
+func withPolicy(f func(*validate.Policy)) envOption {
+	return func(c *envConfig) { f(&c.policy) }
+}
+
+func withEngine(f func(*engine.Options)) envOption {
+	return func(c *envConfig) { f(&c.engine) }
 }
 
 // newEnv starts a server on db through the real stack: migrations, system
@@ -68,7 +83,21 @@ func newEnv(t testing.TB, db identitytest.DB, opts ...envOption) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.New(ctx, engine.Options{})
+	cfg := envConfig{
+		api:    api.Options{Secret: testSecret, AllowedHosts: "localhost;127.0.0.1", Workers: 2, RateLimited: true, MaxBodySize: 64 << 10},
+		policy: validate.DefaultPolicy(),
+	}
+	for _, f := range opts {
+		f(&cfg)
+	}
+	// As the server does: the API's tracer and metrics see the decisions.
+	if cfg.engine.Tracer == nil {
+		cfg.engine.Tracer = cfg.api.Tracer
+	}
+	if cfg.engine.Observer == nil && cfg.api.Metrics != nil {
+		cfg.engine.Observer = cfg.api.Metrics
+	}
+	eng, err := engine.New(ctx, cfg.engine)
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}
@@ -79,11 +108,7 @@ func newEnv(t testing.TB, db identitytest.DB, opts ...envOption) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := api.Options{Secret: testSecret, AllowedHosts: "localhost;127.0.0.1", Workers: 2, RateLimited: true, MaxBodySize: 64 << 10}
-	policy := validate.DefaultPolicy()
-	for _, f := range opts {
-		f(&o, &policy)
-	}
+	o, policy := cfg.api, cfg.policy
 	ph, err := pii.New("test salt")
 	if err != nil {
 		t.Fatal(err)

@@ -118,7 +118,8 @@ func (m *Metrics) request(request, outcome string, d time.Duration) {
 	m.latency.WithLabelValues(request).Observe(d.Seconds())
 }
 
-func (m *Metrics) decision(kind string, allowed bool, err error, d time.Duration) {
+// ObserveDecision records a policy decision (engine.Observer).
+func (m *Metrics) ObserveDecision(kind string, allowed bool, err error, d time.Duration) {
 	if m == nil {
 		return
 	}

@@ -52,6 +52,7 @@ type Validator interface {
 type Decider interface {
 	Access(ctx context.Context, in engine.AccessInput) (engine.Decision, error)
 	Limit(ctx context.Context, in engine.LimitInput) (engine.Decision, error)
+	Admin(ctx context.Context, in engine.AdminInput) (engine.Decision, error)
 	Roles() []string
 	Revision() string
 }
@@ -354,8 +355,9 @@ func (s *Server) serveAPIInner(c echo.Context) error {
 	if !env.BodyPresent || !env.BodyIsObject {
 		return writePlain(c, http.StatusBadRequest)
 	}
+	ctx = engine.WithRequestID(ctx, clip(string(env.ReqID), maxEchoedName))
 	if s.opts.RateLimited {
-		if limited, wait := s.rateLimited(ctx, log, rateRequest(env)); limited {
+		if limited, wait := s.rateLimited(ctx, log, s.rateRequest(env, s.requests[env.Request])); limited {
 			return write429(c, wait)
 		}
 	}
@@ -466,7 +468,7 @@ func (s *Server) reply(c echo.Context, reqid json.RawMessage, r Result) error {
 func (s *Server) serveHealth(c echo.Context) error {
 	start := time.Now()
 	if s.opts.RateLimited {
-		req := limiter.Request{Type: "health", ClientIP: remoteIP(c.Request())}
+		req := limiter.Request{Type: "health", Group: groupIP, ClientIP: s.deps.PII.Key(remoteIP(c.Request()))}
 		if limited, wait := s.rateLimited(c.Request().Context(), s.log, req); limited {
 			return write429(c, wait)
 		}

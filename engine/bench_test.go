@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"testing"
 
 	"github.com/authnzrv/authnzrv/engine"
@@ -53,7 +54,7 @@ func BenchmarkAccessDenied(b *testing.B) {
 func BenchmarkRateDecisionCached(b *testing.B) {
 	e := newEngine(b, engine.Options{})
 	ctx := context.Background()
-	req := limiter.Request{Type: "session-exists", ClientIP: "203.0.113.7", Session: "abc"}
+	req := limiter.Request{Type: "session-exists", Group: "session", ClientIP: "203.0.113.7", Session: "abc"}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := e.RateLimits(ctx, req); err != nil {
@@ -77,9 +78,26 @@ func BenchmarkLimit(b *testing.B) {
 func BenchmarkRateDecision(b *testing.B) {
 	e := newEngine(b, engine.Options{NoDecisionCache: true})
 	ctx := context.Background()
-	req := limiter.Request{Type: "session-exists", ClientIP: "203.0.113.7", Session: "abc"}
+	req := limiter.Request{Type: "session-exists", Group: "session", ClientIP: "203.0.113.7", Session: "abc"}
 	b.ReportAllocs()
 	for b.Loop() {
+		if _, err := e.RateLimits(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRateDecisionNewAddress: what a request from a client address
+// never seen before costs (the plan is reused, only the keys are new).
+func BenchmarkRateDecisionNewAddress(b *testing.B) {
+	e := newEngine(b, engine.Options{})
+	ctx := context.Background()
+	req := limiter.Request{Type: "session-exists", Group: "session", Session: "abc"}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		req.ClientIP = strconv.Itoa(i)
 		if _, err := e.RateLimits(ctx, req); err != nil {
 			b.Fatal(err)
 		}

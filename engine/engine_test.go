@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,10 +48,11 @@ func generic(t testing.TB, m *engine.Model) rego.PreparedEvalQuery {
 }
 
 // genericPolicy prepares the decision of the generic policy
-// policies/<name>.rego with the model m as data.authnzrv.model.
+// policies/authnzrv/generic/<name>/<name>.rego with the model m as
+// data.authnzrv.model.
 func genericPolicy(t testing.TB, m *engine.Model, name string) rego.PreparedEvalQuery {
 	t.Helper()
-	src, err := policies.FS.ReadFile(name + ".rego")
+	src, err := policies.FS.ReadFile("authnzrv/generic/" + name + "/" + name + ".rego")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,22 +183,117 @@ func TestLimits(t *testing.T) {
 }
 
 func TestRateLimits(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, engine.Options{RateLimits: map[string]int{"user-list": 10, "session": 120}})
-	d, err := e.RateLimits(context.Background(), limiter.Request{Type: "user-list", ClientIP: "1.2.3.4", UserID: 4})
+	d, err := e.RateLimits(context.Background(), limiter.Request{Type: "user-list", Group: "user", ClientIP: "c1", UserID: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []limiter.Bucket{{Key: "ip:user-list:1.2.3.4", PerMinute: 10, Burst: 10}, {Key: "user:4", PerMinute: 480, Burst: 480}}
+	want := []limiter.Bucket{{Key: "ip:user-list:c1", PerMinute: 10, Burst: 10}, {Key: "user:4", PerMinute: 480, Burst: 480}}
 	if len(d.Buckets) != 2 || d.Buckets[0] != want[0] || d.Buckets[1] != want[1] || d.Refuse != "" {
 		t.Fatalf("%+v", d)
 	}
-	d, _ = e.RateLimits(context.Background(), limiter.Request{Type: "session-new", ClientIP: "1.2.3.4"})
+	// Another client address: the same plan, its own bucket.
+	d, _ = e.RateLimits(context.Background(), limiter.Request{Type: "user-list", Group: "user", ClientIP: "c2", UserID: 4})
+	if d.Buckets[0].Key != "ip:user-list:c2" {
+		t.Fatalf("%+v", d)
+	}
+	d, _ = e.RateLimits(context.Background(), limiter.Request{Type: "session-new", Group: "session", ClientIP: "c1"})
 	if len(d.Buckets) != 1 || d.Buckets[0].PerMinute != 120 || d.Buckets[0].Burst != 150 {
 		t.Fatalf("%+v", d)
 	}
-	d, _ = e.RateLimits(context.Background(), limiter.Request{Type: "user-lookup-email", ClientIP: "1.2.3.4"})
+	d, _ = e.RateLimits(context.Background(), limiter.Request{Type: "user-lookup-email", Group: "user", EmailRequest: true, ClientIP: "c1"})
 	if d.Refuse == "" {
 		t.Fatal("e-mail type without e-mail admitted")
+	}
+	d, _ = e.RateLimits(context.Background(), limiter.Request{Type: "user-lookup-email", Group: "user", EmailRequest: true, ClientIP: "c1", Email: "e1"})
+	if d.Refuse != "" || d.Buckets[0].Key != "email:user-lookup-email:e1" {
+		t.Fatalf("%+v", d)
+	}
+}
+
+// rateCases is testdata/decisions/ratelimit.json.
+type rateCases struct {
+	Configs map[string]map[string]int `json:"configs"`
+	Cases   []struct {
+		Config  string   `json:"config"`
+		Request string   `json:"request"`
+		Has     []string `json:"has"`
+		Refuse  string   `json:"refuse"`
+		Buckets []struct {
+			Kind      string `json:"kind"`
+			PerMinute int    `json:"per_minute"`
+			Burst     int    `json:"burst"`
+		} `json:"buckets"`
+	} `json:"cases"`
+}
+
+// TestRateDecisionsUnchanged: the rate-limit policy, deciding from the
+// request's group and the identifiers present, names the same buckets with
+// the same rates as the policy before it (testdata/decisions/ratelimit.json,
+// every request type and identifier mix, two configurations).
+func TestRateDecisionsUnchanged(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../testdata/decisions/ratelimit.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rc rateCases
+	if err := json.Unmarshal(b, &rc); err != nil {
+		t.Fatal(err)
+	}
+	// The request table's groups and e-mail buckets (api's table; the
+	// engine does not import api).
+	groups := map[string]string{"health": "ipaddr"}
+	emailTypes := map[string]bool{"user-lookup-email": true, "user-sendemail-signup": true,
+		"user-sendemail-forgotpass": true, "user-set-emailverified": true, "user-set-emailsent": true}
+	for _, c := range rc.Cases {
+		if _, ok := groups[c.Request]; ok {
+			continue
+		}
+		for _, p := range []string{"user", "session", "apikey", "internal"} {
+			if strings.HasPrefix(c.Request, p+"-") {
+				groups[c.Request] = p
+			}
+		}
+	}
+	engines := map[string]*engine.Engine{}
+	for name, conf := range rc.Configs {
+		engines[name] = newEngine(t, engine.Options{RateLimits: conf})
+	}
+	if len(rc.Cases) < 1000 {
+		t.Fatalf("only %d cases", len(rc.Cases))
+	}
+	for _, c := range rc.Cases {
+		req := limiter.Request{Type: c.Request, Group: groups[c.Request], EmailRequest: emailTypes[c.Request], ClientIP: "ip"}
+		for _, h := range c.Has {
+			switch h {
+			case "email":
+				req.Email = "em"
+			case "user":
+				req.UserID = 7
+			case "session":
+				req.Session = "se"
+			case "apikey":
+				req.APIKey = "ak"
+			}
+		}
+		d, err := engines[c.Config].RateLimits(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, b := range d.Buckets {
+			kind, _, _ := strings.Cut(b.Key, ":")
+			got = append(got, fmt.Sprintf("%s/%d/%d", kind, b.PerMinute, b.Burst))
+		}
+		var want []string
+		for _, b := range c.Buckets {
+			want = append(want, fmt.Sprintf("%s/%d/%d", b.Kind, b.PerMinute, b.Burst))
+		}
+		if d.Refuse != c.Refuse || strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s %s %v: got %q %v, want %q %v", c.Config, c.Request, c.Has, d.Refuse, got, c.Refuse, want)
+		}
 	}
 }
 

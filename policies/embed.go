@@ -8,5 +8,5 @@ import "embed"
 
 // FS holds the policy files and their tests.
 //
-//go:embed *.rego
+//go:embed authnzrv
 var FS embed.FS

@@ -143,8 +143,18 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 	if err != nil {
 		return nil, err
 	}
-	eng, err := engine.New(ctx, engine.Options{PolicyDir: cfg.Policies, ModelFile: cfg.Permissions, RateLimits: rates, Logger: log})
+	tracer, stopTracing, err := newTracer(ctx, cfg.OTLPEndpoint)
 	if err != nil {
+		return nil, err
+	}
+	eo := engine.Options{PolicyDir: cfg.Policies, ModelFile: cfg.Permissions, RateLimits: rates, Logger: log,
+		Tracer: tracer, PII: piiHasher.Hash}
+	if metrics != nil {
+		eo.Observer = metrics
+	}
+	eng, err := engine.New(ctx, eo)
+	if err != nil {
+		stopTracing()
 		return nil, fmt.Errorf("policies: %w", err)
 	}
 	dbu, err := config.ParseDBURL(cfg.AuthDB)
@@ -185,12 +195,6 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 	emailUser, emailPass := cfg.EmailUser, cfg.EmailPass
 	shared, err := newSharedState(cfg)
 	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	tracer, stopTracing, err := newTracer(ctx, cfg.OTLPEndpoint)
-	if err != nil {
-		shared.close()
 		db.Close()
 		return nil, err
 	}

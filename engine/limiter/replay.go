@@ -10,21 +10,30 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Request is what the rate-limit policy sees of one request.
+// Request is what the rate limiter needs of one request: the request
+// type, its group and whether it has a per-e-mail bucket (from the request
+// table), and the identifiers it carries. Identifiers are fixed-size keyed
+// digests ("" when absent), never the raw values: bucket keys must not hold
+// PII (they may live in Redis) and must not grow with the input.
 type Request struct {
-	// Type is the request type, e.g. "user-login".
-	Type string `json:"request"`
-	// ClientIP is the envelope's client_ipaddr.
-	ClientIP string `json:"client_ip"`
-	// Email is body.email, else body.email_address ("" when neither is a
-	// non-empty string).
-	Email string `json:"email"`
-	// UserID is body.user_id when it is an integer (0 otherwise).
-	UserID int64 `json:"user_id"`
+	// Type is the request type, e.g. "user-login" ("health" for GET
+	// /health, "unknown" for a type the server does not have).
+	Type string
+	// Group is the type's rate-limit group: ipaddr, user, session, apikey
+	// or internal.
+	Group string
+	// EmailRequest is true for types that draw from a per-e-mail bucket.
+	EmailRequest bool
+	// ClientIP is a digest of the envelope's client_ipaddr.
+	ClientIP string
+	// Email is a digest of the request's e-mail ("" when it has none).
+	Email string
+	// UserID is body.user_id when it is a positive integer (0 otherwise).
+	UserID int64
 	// Session is a digest of body.session_token ("" when absent).
-	Session string `json:"session"`
+	Session string
 	// APIKey is a digest of body.apikey_dict.tkn ("" when absent).
-	APIKey string `json:"apikey"`
+	APIKey string
 }
 
 // ReplayGuard remembers request tokens for their lifetime so that each is

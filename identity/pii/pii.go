@@ -50,3 +50,18 @@ func (h *Hasher) Hash(v any) string {
 	d.Write([]byte(s))
 	return hex.EncodeToString(d.Sum(nil))
 }
+
+// Key returns a fixed-size digest of s for use as a storage key (rate-limit
+// buckets, replay guards, caches): keyed BLAKE2b-128 with the salt, hex, so
+// that keys never hold the value and never grow with it. With the salt
+// "none" it is an unkeyed BLAKE2b-128 (keys must not hold PII even when logs
+// may).
+func (h *Hasher) Key(s string) string {
+	d, err := blake2b.New(16, h.key)
+	if err != nil {
+		return "unhashable"
+	}
+	d.Write([]byte("authnzrv-key\x00"))
+	d.Write([]byte(s))
+	return hex.EncodeToString(d.Sum(nil))
+}

@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// AdminInput is an administrative question for the admin policy
+// (policies/authnzrv/admin): may this actor do op to this target?
+type AdminInput struct {
+	// Op is the operation, e.g. "user-edit", "user-lock", "lockout".
+	Op string
+	// Actor is who asks (user-edit, user-lock).
+	Actor AdminUser
+	// Target is the user acted on.
+	Target AdminUser
+	// Keys are the update_dict keys of an edit.
+	Keys []string
+	// NewRole is the role an edit or a role change sets.
+	NewRole string
+	// Action is "lock" or "unlock".
+	Action string
+	// Superusers is how many superusers exist (deletions).
+	Superusers int
+}
+
+// AdminUser is a user as the admin policy sees it.
+type AdminUser struct {
+	UserID int64
+	Role   string
+	// Session is true when the presented session is a live session of
+	// this active user with this role (actors).
+	Session  bool
+	Active   bool
+	Verified bool
+}
+
+func (u AdminUser) term() *ast.Term {
+	return ast.ObjectTerm(
+		[2]*ast.Term{ast.InternedTerm("user_id"), ast.InternedTerm(u.UserID)},
+		[2]*ast.Term{ast.InternedTerm("role"), ast.StringTerm(u.Role)},
+		[2]*ast.Term{ast.InternedTerm("session"), ast.InternedTerm(u.Session)},
+		[2]*ast.Term{ast.InternedTerm("active"), ast.InternedTerm(u.Active)},
+		[2]*ast.Term{ast.InternedTerm("verified"), ast.InternedTerm(u.Verified)},
+	)
+}
+
+// Admin decides an administrative question. The decision's Rule is the
+// policy's deny code ("" when allowed), the reason its words.
+func (e *Engine) Admin(ctx context.Context, in AdminInput) (d Decision, err error) {
+	start := time.Now()
+	defer func() {
+		e.observe(ctx, observation{kind: "admin", start: start, allowed: d.Allowed, rule: d.Rule, reason: d.Reason,
+			err: err, subject: in.Actor.UserID, input: func() string { return fmt.Sprint(in) }})
+	}()
+	keys := make([]*ast.Term, len(in.Keys))
+	for i, k := range in.Keys {
+		keys[i] = ast.StringTerm(k)
+	}
+	obj := ast.NewObject(
+		[2]*ast.Term{ast.InternedTerm("op"), ast.StringTerm(in.Op)},
+		[2]*ast.Term{ast.InternedTerm("actor"), in.Actor.term()},
+		[2]*ast.Term{ast.InternedTerm("target"), in.Target.term()},
+		[2]*ast.Term{ast.InternedTerm("keys"), ast.ArrayTerm(keys...)},
+		[2]*ast.Term{ast.InternedTerm("new_role"), ast.StringTerm(in.NewRole)},
+		[2]*ast.Term{ast.InternedTerm("action"), ast.StringTerm(in.Action)},
+		[2]*ast.Term{ast.InternedTerm("superusers"), ast.InternedTerm(in.Superusers)},
+	)
+	v, err := eval(ctx, e.cur.Load().admin, obj)
+	if err != nil {
+		return Decision{}, err
+	}
+	allowed, ok := v["allowed"].(bool)
+	deny, _ := v["deny"].(string)
+	reason, _ := v["reason"].(string)
+	if !ok || (!allowed && deny == "") {
+		return Decision{}, errors.New("engine: the admin decision has no allowed flag or deny code")
+	}
+	return Decision{Allowed: allowed, Rule: deny, Reason: reason}, nil
+}
