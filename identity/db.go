@@ -1,6 +1,7 @@
 // Package identity stores users, sessions and their credentials with bun on
-// SQLite, PostgreSQL or MySQL/MariaDB. It knows nothing about HTTP or Fernet: the api
-// package composes its operations into the request types of the protocol.
+// SQLite, PostgreSQL or MySQL/MariaDB. It knows nothing about HTTP or
+// Fernet: the api package composes its operations into the request types of
+// the protocol.
 package identity
 
 import (
@@ -107,16 +108,16 @@ func openSQLite(ctx context.Context, path string) (*bun.DB, error) {
 	return db, nil
 }
 
-// mysqlSessionVars are set on every MySQL connection unless the DSN sets
-// them: strict mode (errors, not silent truncation), ANSI_QUOTES so that
-// "desc" quotes an identifier as in SQLite and PostgreSQL (bun itself quotes
+// The session variables every MySQL connection sets unless its DSN does:
+// strict mode (errors, not silent truncation), ANSI_QUOTES so that "desc"
+// quotes an identifier as in SQLite and PostgreSQL (bun itself quotes
 // identifiers with backticks and strings with single quotes), no
 // NO_BACKSLASH_ESCAPES (bun escapes backslashes in strings), and UTC for the
 // few server-side time defaults.
-var mysqlSessionVars = [][2]string{
-	{"sql_mode", "'ANSI_QUOTES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'"},
-	{"time_zone", "'+00:00'"},
-}
+const (
+	mysqlSQLMode  = "'ANSI_QUOTES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'"
+	mysqlTimeZone = "'+00:00'"
+)
 
 // openMySQL opens a MySQL or MariaDB database. Whatever the DSN says,
 // DATETIME columns are read as time.Time in UTC (parseTime, loc=UTC) and
@@ -139,7 +140,7 @@ func openMySQL(ctx context.Context, dsn string) (*bun.DB, error) {
 	if cfg.Params == nil {
 		cfg.Params = map[string]string{}
 	}
-	for _, kv := range mysqlSessionVars {
+	for _, kv := range [][2]string{{"sql_mode", mysqlSQLMode}, {"time_zone", mysqlTimeZone}} {
 		if _, set := cfg.Params[kv[0]]; !set {
 			cfg.Params[kv[0]] = kv[1]
 		}
