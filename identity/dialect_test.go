@@ -407,6 +407,13 @@ func referenceSQLite(t *testing.T) *sql.DB {
 func TestConcurrentMigrate(t *testing.T) {
 	identitytest.Each(t, func(t *testing.T, db identitytest.DB) {
 		ctx := context.Background()
+		// The database exists before the instances start (on SQLite, two
+		// first opens of a new file at once can fail to switch it to WAL).
+		first, err := identity.Open(ctx, db.Driver, db.DSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first.Close()
 		const n = 3
 		errs := make([]error, n)
 		var wg sync.WaitGroup
