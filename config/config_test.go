@@ -1,11 +1,14 @@
 package config_test
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/spf13/pflag"
 
 	"github.com/authnzrv/authnzrv/config"
@@ -158,7 +161,9 @@ func TestValidate(t *testing.T) {
 		{"valid", required, ""},
 		{"secret not Fernet", []string{"AUTHNZERVER_AUTHDB=sqlite:///x", "AUTHNZERVER_PIISALT=s", "AUTHNZERVER_SECRET=direct text"}, "secret: not a Fernet key"},
 		{"secret too short", []string{"AUTHNZERVER_AUTHDB=sqlite:///x", "AUTHNZERVER_PIISALT=s", "AUTHNZERVER_SECRET=" + key[:40] + "===="}, "secret:"},
-		{"mysql refused", []string{"AUTHNZERVER_AUTHDB=mysql+pymysql://u@h/db", "AUTHNZERVER_PIISALT=s", "AUTHNZERVER_SECRET=" + key}, "authdb: unsupported database"},
+		{"mysql accepted", []string{"AUTHNZERVER_AUTHDB=mysql+pymysql://u@h/db", "AUTHNZERVER_PIISALT=s", "AUTHNZERVER_SECRET=" + key}, ""},
+		{"mysql without database", []string{"AUTHNZERVER_AUTHDB=mysql+pymysql://u:pw@h/", "AUTHNZERVER_PIISALT=s", "AUTHNZERVER_SECRET=" + key}, "authdb: MySQL URL has no database name"},
+		{"unknown database refused", []string{"AUTHNZERVER_AUTHDB=oracle://u@h/db", "AUTHNZERVER_PIISALT=s", "AUTHNZERVER_SECRET=" + key}, "authdb: unsupported database"},
 		{"half TLS", append([]string{"AUTHNZERVER_TLSCERTFILE=/etc/hostname"}, required...), "give both"},
 		{"missing permissions file", append([]string{"AUTHNZERVER_PERMISSIONS=" + dir + "/none.json"}, required...), "permissions:"},
 		{"policies not a dir", append([]string{"AUTHNZERVER_POLICIES=" + dir + "/nodir"}, required...), "policies:"},
@@ -188,6 +193,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestParseDBURL(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in             string
 		driver, dsn    string
@@ -201,11 +207,37 @@ func TestParseDBURL(t *testing.T) {
 		{"postgres://u@h/db", "postgres", "postgres://u@h/db", ""},
 		{"postgres://u@h/", "", "", "no database name"},
 		{"sqlite://x.sqlite", "", "", "sqlite:///"},
-		{"mysql://x", "", "", "unsupported"},
+		{"oracle://u@h/db", "", "", "unsupported"},
 		{"just a path", "", "", "not a database URL"},
+
+		// MySQL and MariaDB, as SQLAlchemy spells them.
+		{"mysql://root@127.0.0.1:13306/auth", "mysql", "root@tcp(127.0.0.1:13306)/auth?charset=utf8mb4&parseTime=true", ""},
+		{"mysql+pymysql://u:p@db.example.org:3307/auth", "mysql", "u:p@tcp(db.example.org:3307)/auth?charset=utf8mb4&parseTime=true", ""},
+		{"mysql+mysqldb://u:p@db/auth", "mysql", "u:p@tcp(db:3306)/auth?charset=utf8mb4&parseTime=true", ""},
+		{"mariadb://u@localhost/auth", "mysql", "u@tcp(localhost:3306)/auth?charset=utf8mb4&parseTime=true", ""},
+		{"mariadb+pymysql://u:p@[::1]:3306/auth", "mysql", "u:p@tcp([::1]:3306)/auth?charset=utf8mb4&parseTime=true", ""},
+		{"MySQL+PyMySQL://u@h/auth", "mysql", "u@tcp(h:3306)/auth?charset=utf8mb4&parseTime=true", ""},
+		{"mysql://u:p@/auth?unix_socket=/run/mysqld/mysqld.sock", "mysql", "u:p@unix(/run/mysqld/mysqld.sock)/auth?charset=utf8mb4&parseTime=true", ""},
+		{"mysql://u@ignored:1/auth?unix_socket=/tmp/m.sock&charset=utf8", "mysql", "u@unix(/tmp/m.sock)/auth?charset=utf8&parseTime=true", ""},
+		{"mysql://u@h/auth?charset=latin1", "mysql", "u@tcp(h:3306)/auth?charset=latin1&parseTime=true", ""},
+		// Percent-escapes are decoded; the DSN takes the password as it is.
+		{"mysql://u%40x:p%40ss%2Fw%3Ad@h/auth", "mysql", "u@x:p@ss/w:d@tcp(h:3306)/auth?charset=utf8mb4&parseTime=true", ""},
+		{"mysql://h/auth", "mysql", "tcp(h:3306)/auth?charset=utf8mb4&parseTime=true", ""},
+		{"mysql://x", "", "", "no database name"},
+		{"mysql://u@h/", "", "", "no database name"},
+		{"mysql://u@/auth", "", "", "no host"},
+		{"mysql://u@h:0/auth", "", "", "not a TCP port"},
+		{"mysql://u@h:70000/auth", "", "", "not a TCP port"},
+		{"mysql://u@h/auth?sslmode=disable", "", "", `unsupported MySQL URL parameter "sslmode"`},
+		{"mysql://u@h/auth?unix_socket=relative.sock", "", "", "absolute path"},
+		{"mysql://u@h/auth?charset=utf8mb4-x", "", "", "not a character set name"},
+		{"mysql://u@h/auth?charset=utf8mb4;drop", "", "", "malformed MySQL URL query"},
+		{"mysql://:p@h/auth", "", "", "no user name"},
+		{"mysql://u:p@h:port/auth", "", "", "malformed MySQL URL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
+			t.Parallel()
 			u, err := config.ParseDBURL(tc.in)
 			if tc.wantErrContain != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErrContain) {
@@ -216,7 +248,43 @@ func TestParseDBURL(t *testing.T) {
 			if err != nil || u.Driver != tc.driver || u.DSN != tc.dsn {
 				t.Fatalf("got %+v, %v; want %s %s", u, err, tc.driver, tc.dsn)
 			}
+			if tc.driver == "mysql" {
+				cfg, err := mysql.ParseDSN(u.DSN)
+				if err != nil || !cfg.ParseTime || cfg.Loc != time.UTC {
+					t.Fatalf("driver reads %q as %+v, %v", u.DSN, cfg, err)
+				}
+			}
 		})
+	}
+}
+
+// TestParseDBURLErrorsHidePassword: whatever is wrong with a URL, the error
+// is one line naming authdb and does not contain the password.
+func TestParseDBURLErrorsHidePassword(t *testing.T) {
+	t.Parallel()
+	const pw = "Sup3rS3cretPw"
+	for _, in := range []string{
+		"mysql://u:" + pw + "@h/",
+		"mysql://u:" + pw + "@/auth",
+		"mysql://u:" + pw + "@h:99999/auth",
+		"mysql://u:" + pw + "@h:port/auth",
+		"mysql://u:" + pw + "@h/auth?password=" + pw,
+		"mysql://u:" + pw + "@h/auth?charset=" + pw + "-",
+		"mysql://u:" + pw + "@h/auth?unix_socket=" + pw,
+		"mysql://:" + pw + "@h/auth",
+		"mariadb://u:" + pw + "@h/a%zz",
+		"postgresql://u:" + pw + "@h/",
+		"postgresql://u:" + pw + "@h:port/db",
+		"nosuchdb://u:" + pw + "@h/db",
+	} {
+		_, err := config.ParseDBURL(in)
+		if err == nil {
+			t.Fatalf("%s: accepted", in)
+		}
+		msg := err.Error()
+		if strings.Contains(msg, pw) || strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "authdb: ") {
+			t.Fatalf("%s: error %q", in, msg)
+		}
 	}
 }
 
@@ -285,9 +353,30 @@ func FuzzParseEnvFile(f *testing.F) {
 func FuzzParseDBURL(f *testing.F) {
 	f.Add("sqlite:////a/b.sqlite")
 	f.Add("postgresql://u@h:5432/db")
+	f.Add("mysql+pymysql://u:p@h:3306/db?charset=utf8mb4")
+	f.Add("mariadb://u:p%40@/db?unix_socket=/run/mysqld/mysqld.sock")
 	f.Fuzz(func(t *testing.T, s string) {
 		u, err := config.ParseDBURL(s)
-		if err == nil && u.Driver != "sqlite" && u.Driver != "postgres" {
+		if err != nil {
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "authdb: ") || strings.Contains(msg, "\n") {
+				t.Fatalf("error %q", msg)
+			}
+			if pu, perr := url.Parse(strings.TrimSpace(s)); perr == nil && pu.User != nil {
+				if pw, ok := pu.User.Password(); ok && len(pw) >= 6 && strings.Contains(msg, pw) {
+					t.Fatalf("error %q shows the password", msg)
+				}
+			}
+			return
+		}
+		switch u.Driver {
+		case "sqlite", "postgres":
+		case "mysql":
+			// Whatever was accepted, the driver reads it back.
+			if _, err := mysql.ParseDSN(u.DSN); err != nil {
+				t.Fatalf("%q gave DSN %q the driver rejects: %v", s, u.DSN, err)
+			}
+		default:
 			t.Fatalf("driver %q", u.Driver)
 		}
 	})

@@ -3,32 +3,43 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // DBURL is a parsed database URL.
 type DBURL struct {
-	// Driver is "sqlite" or "postgres" (the names identity.Open takes).
+	// Driver is "sqlite", "postgres" or "mysql" (the names identity.Open
+	// takes).
 	Driver string
 	// DSN is what the driver opens: the file path for SQLite, a postgres://
-	// URL for PostgreSQL.
+	// URL for PostgreSQL, a go-sql-driver/mysql DSN
+	// (user:pass@tcp(host:port)/db?charset=utf8mb4&parseTime=true) for
+	// MySQL and MariaDB. It may hold a password: never log it.
 	DSN string
-	// Path is the SQLite file path ("" for PostgreSQL).
+	// Path is the SQLite file path ("" for the other databases).
 	Path string
 }
 
 // ParseDBURL accepts SQLAlchemy-style URLs: sqlite:///relative/path,
 // sqlite:////absolute/path, sqlite:///:memory:, postgresql://…,
-// postgresql+driver://… and postgres://….
+// postgresql+driver://… and postgres://…, and for MySQL or MariaDB
+// mysql://user:pass@host:port/db, mysql+driver://… (mysql+pymysql,
+// mysql+mysqldb), mariadb://… and mariadb+driver://…, with the optional
+// query parameters unix_socket=/path and charset=name. Errors are one line,
+// name authdb and never contain the password.
 func ParseDBURL(s string) (DBURL, error) {
 	s = strings.TrimSpace(s)
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
-		return DBURL{}, fmt.Errorf("authdb: not a database URL (want sqlite:///path or postgresql://user@host:port/db)")
+		return DBURL{}, fmt.Errorf("authdb: not a database URL (want sqlite:///path, postgresql://user@host:port/db or mysql://user@host:port/db)")
 	}
 	base, _, _ := strings.Cut(strings.ToLower(scheme), "+")
 	switch base {
@@ -57,9 +68,93 @@ func ParseDBURL(s string) (DBURL, error) {
 			return DBURL{}, fmt.Errorf("authdb: PostgreSQL URL has no database name")
 		}
 		return DBURL{Driver: "postgres", DSN: u.String()}, nil
+	case "mysql", "mariadb":
+		dsn, err := mysqlDSN(rest)
+		if err != nil {
+			return DBURL{}, err
+		}
+		return DBURL{Driver: "mysql", DSN: dsn}, nil
 	default:
-		return DBURL{}, fmt.Errorf("authdb: unsupported database %q (want sqlite or postgresql)", base)
+		return DBURL{}, fmt.Errorf("authdb: unsupported database %q (want sqlite, postgresql, mysql or mariadb)", base)
 	}
+}
+
+// charsetName is what a MySQL character set name may look like.
+var charsetName = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
+
+// mysqlDSN turns the part of a MySQL URL after "scheme://" into a
+// go-sql-driver/mysql DSN. Without charset, the connection uses utf8mb4.
+func mysqlDSN(rest string) (string, error) {
+	u, err := url.Parse("mysql://" + rest)
+	if err != nil || u.Opaque != "" {
+		return "", fmt.Errorf("authdb: malformed MySQL URL")
+	}
+	cfg := mysql.NewConfig()
+	cfg.ParseTime = true
+	charset := "utf8mb4"
+	socket := ""
+	query, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return "", fmt.Errorf("authdb: malformed MySQL URL query")
+	}
+	for k, vs := range query {
+		v := ""
+		if len(vs) > 0 {
+			v = vs[len(vs)-1]
+		}
+		switch k {
+		case "unix_socket":
+			if !strings.HasPrefix(v, "/") {
+				return "", fmt.Errorf("authdb: MySQL unix_socket must be an absolute path")
+			}
+			socket = v
+		case "charset":
+			if !charsetName.MatchString(v) {
+				return "", fmt.Errorf("authdb: MySQL charset is not a character set name")
+			}
+			charset = v
+		default:
+			return "", fmt.Errorf("authdb: unsupported MySQL URL parameter %q (want unix_socket or charset)", k)
+		}
+	}
+	if err := cfg.Apply(mysql.Charset(charset, "")); err != nil {
+		return "", fmt.Errorf("authdb: MySQL charset: %w", err)
+	}
+	switch {
+	case socket != "":
+		cfg.Net, cfg.Addr = "unix", socket
+	case u.Hostname() != "":
+		port := u.Port()
+		if port == "" {
+			port = "3306"
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("authdb: MySQL URL port is not a TCP port")
+		}
+		cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(u.Hostname(), port)
+	default:
+		return "", fmt.Errorf("authdb: MySQL URL has no host (give host[:port] or ?unix_socket=/path)")
+	}
+	cfg.DBName = strings.TrimPrefix(u.Path, "/")
+	if cfg.DBName == "" {
+		return "", fmt.Errorf("authdb: MySQL URL has no database name")
+	}
+	if u.User != nil {
+		cfg.User = u.User.Username()
+		cfg.Passwd, _ = u.User.Password()
+	}
+	if cfg.Passwd != "" && cfg.User == "" {
+		return "", fmt.Errorf("authdb: MySQL URL has a password but no user name")
+	}
+	dsn := cfg.FormatDSN()
+	// The DSN format has no escapes for the user name and address: check
+	// that the driver reads back what the URL said.
+	back, err := mysql.ParseDSN(dsn)
+	if err != nil || back.User != cfg.User || back.Passwd != cfg.Passwd || back.Net != cfg.Net ||
+		back.Addr != cfg.Addr || back.DBName != cfg.DBName {
+		return "", fmt.Errorf("authdb: MySQL URL has characters the driver cannot take in the user name, host, socket or database name")
+	}
+	return dsn, nil
 }
 
 // ValidFernetKey reports whether k is a Fernet key: URL-safe base64 of 32

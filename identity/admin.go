@@ -216,14 +216,30 @@ func (s *Store) UsersWhere(ctx context.Context, column string, value any) ([]Use
 func (s *Store) UsersByExtraInfo(ctx context.Context, match map[string]any) ([]User, error) {
 	q := s.db.NewSelect().Model((*User)(nil)).Order("user_id ASC")
 	pg := s.db.Dialect().Name().String() == "pg"
+	my, maria := isMySQL(s.db), false
+	if my && len(match) > 0 {
+		var err error
+		if maria, err = s.isMariaDB(ctx); err != nil {
+			return nil, fmt.Errorf("identity: lookup: %w", err)
+		}
+	}
 	for k, v := range match {
 		b, err := json.Marshal(v)
 		if err != nil {
 			return nil, fmt.Errorf("identity: lookup: %w", err)
 		}
-		if pg {
+		switch {
+		case pg:
 			q = q.Where("extra_info -> ? = ?::jsonb", k, string(b))
-		} else {
+		case maria:
+			// MariaDB's JSON is text: JSON_EQUALS compares documents (key
+			// order, number spelling and spacing aside), as jsonb does. The
+			// "= 1" matters: MariaDB 10.11 takes a bare JSON_EQUALS that is
+			// NULL (a missing key) as true in WHERE.
+			q = q.Where("JSON_EQUALS(JSON_EXTRACT(extra_info, ?), ?) = 1", mysqlJSONPath(k), string(b))
+		case my:
+			q = q.Where("JSON_EXTRACT(extra_info, ?) = CAST(? AS JSON)", mysqlJSONPath(k), string(b))
+		default:
 			path := "$." + jsonPathKey(k)
 			q = q.Where("json_type(extra_info, ?) = json_type(?) AND json_extract(extra_info, ?) = json_extract(?, '$')", path, string(b), path, string(b))
 		}
@@ -243,6 +259,12 @@ func jsonPathKey(k string) string {
 	b, _ := json.Marshal(k)
 	return string(b)
 }
+
+// mysqlJSONPath is the MySQL JSON path of the object member k. MariaDB
+// matches a path's quoted key against the key as the document spells it, so
+// the key is quoted as encoding/json writes it (MarshalObject's documents
+// spell "<" as \u003c).
+func mysqlJSONPath(k string) string { return "$." + jsonPathKey(k) }
 
 // SetEmailSent records that a sign-up ("signup") or forgot-password
 // ("forgotpass") mail went to the user with this e-mail, and returns the row.

@@ -215,21 +215,17 @@ func (s *Store) PurgeAPIKeys(ctx context.Context, cutoff time.Time, batch int) (
 	cutoff = cutoff.UTC()
 	var total int64
 	for _, m := range []struct {
-		model any
-		where func(*bun.SelectQuery) *bun.SelectQuery
+		model  any
+		before []string
 	}{
-		{(*APIKey)(nil), func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("expires < ?", cutoff) }},
-		{(*NoSessionKey)(nil), func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("expires < ?", cutoff).Where("refresh_expires < ?", cutoff)
-		}},
+		{(*APIKey)(nil), []string{"expires"}},
+		{(*NoSessionKey)(nil), []string{"expires", "refresh_expires"}},
 	} {
 		for {
-			sub := m.where(s.db.NewSelect().Model(m.model).Column("tkn_hash")).Limit(int64(batch))
-			res, err := s.db.NewDelete().Model(m.model).Where("tkn_hash IN (?)", sub).Exec(ctx)
+			n, err := s.purgeBatch(ctx, m.model, "tkn_hash", m.before, cutoff, batch)
 			if err != nil {
 				return total, fmt.Errorf("identity: purge API keys: %w", err)
 			}
-			n, _ := res.RowsAffected()
 			total += n
 			if n < int64(batch) {
 				break

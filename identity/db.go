@@ -1,6 +1,7 @@
 // Package identity stores users, sessions and their credentials with bun on
-// SQLite or PostgreSQL. It knows nothing about HTTP or Fernet: the api
-// package composes its operations into the request types of the protocol.
+// SQLite, PostgreSQL or MySQL/MariaDB. It knows nothing about HTTP or
+// Fernet: the api package composes its operations into the request types of
+// the protocol.
 package identity
 
 import (
@@ -14,9 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/dialect/mysqldialect"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/migrate"
@@ -29,16 +33,21 @@ import (
 const (
 	DriverSQLite   = "sqlite"
 	DriverPostgres = "postgres"
+	DriverMySQL    = "mysql"
 )
 
 // Open connects to the database. For SQLite, dsn is the database file path:
 // the file is created when missing, set to mode 0600, and every connection
 // enables foreign keys (the ON DELETE CASCADE rules depend on them), WAL
 // journaling and a busy timeout. For PostgreSQL, dsn is a postgres:// URL.
+// For MySQL and MariaDB, dsn is a go-sql-driver/mysql DSN
+// (config.ParseDBURL makes one); see openMySQL for the settings it forces.
 func Open(ctx context.Context, driver, dsn string) (*bun.DB, error) {
 	switch driver {
 	case DriverSQLite:
 		return openSQLite(ctx, dsn)
+	case DriverMySQL:
+		return openMySQL(ctx, dsn)
 	case DriverPostgres:
 		sqldb, err := sql.Open("pgx", dsn)
 		if err != nil {
@@ -99,6 +108,76 @@ func openSQLite(ctx context.Context, path string) (*bun.DB, error) {
 	return db, nil
 }
 
+// The session variables every MySQL connection sets unless its DSN does:
+// strict mode (errors, not silent truncation), ANSI_QUOTES so that "desc"
+// quotes an identifier as in SQLite and PostgreSQL (bun itself quotes
+// identifiers with backticks and strings with single quotes), no
+// NO_BACKSLASH_ESCAPES (bun escapes backslashes in strings), and UTC for the
+// few server-side time defaults.
+const (
+	mysqlSQLMode  = "'ANSI_QUOTES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'"
+	mysqlTimeZone = "'+00:00'"
+)
+
+// openMySQL opens a MySQL or MariaDB database. Whatever the DSN says,
+// DATETIME columns are read as time.Time in UTC (parseTime, loc=UTC) and
+// UPDATE reports the rows it matched, not only those it changed
+// (clientFoundRows), as SQLite and PostgreSQL do; without a charset the
+// connection uses utf8mb4.
+func openMySQL(ctx context.Context, dsn string) (*bun.DB, error) {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("identity: mysql DSN: %w", err)
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	cfg.ClientFoundRows = true
+	if !dsnHasParam(dsn, "charset") {
+		if err := cfg.Apply(mysql.Charset("utf8mb4", "")); err != nil {
+			return nil, fmt.Errorf("identity: mysql charset: %w", err)
+		}
+	}
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	for _, kv := range [][2]string{{"sql_mode", mysqlSQLMode}, {"time_zone", mysqlTimeZone}} {
+		if _, set := cfg.Params[kv[0]]; !set {
+			cfg.Params[kv[0]] = kv[1]
+		}
+	}
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("identity: open mysql: %w", err)
+	}
+	sqldb := sql.OpenDB(connector)
+	sqldb.SetMaxOpenConns(32)
+	sqldb.SetMaxIdleConns(32)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	// The server drops idle connections after wait_timeout (8 h by default).
+	sqldb.SetConnMaxLifetime(time.Hour)
+	// Ping before bun.NewDB, which asks the server for its version.
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("identity: connect mysql: %w", err)
+	}
+	return bun.NewDB(sqldb, mysqldialect.New(mysqldialect.WithTimeLocation("UTC"))), nil
+}
+
+// dsnHasParam reports whether a go-sql-driver DSN sets the parameter name
+// (the parameters follow the last "/").
+func dsnHasParam(dsn, name string) bool {
+	_, query, ok := strings.Cut(dsn[strings.LastIndexByte(dsn, '/')+1:], "?")
+	if !ok {
+		return false
+	}
+	for _, p := range strings.Split(query, "&") {
+		if k, _, _ := strings.Cut(p, "="); k == name {
+			return true
+		}
+	}
+	return false
+}
+
 // Migrator returns a bun migrator over the embedded migrations of db's dialect.
 func Migrator(db *bun.DB) (*migrate.Migrator, error) {
 	ms, err := migrations.For(db.Dialect().Name().String())
@@ -109,22 +188,34 @@ func Migrator(db *bun.DB) (*migrate.Migrator, error) {
 }
 
 // Migrate applies every pending migration. Concurrent callers (several
-// instances starting together) are serialised by the migrator's lock table.
+// instances starting together) are serialised by the migrator's lock table;
+// creating that table is retried, since PostgreSQL fails one of two
+// concurrent CREATE TABLE IF NOT EXISTS.
 func Migrate(ctx context.Context, db *bun.DB) error {
 	m, err := Migrator(db)
 	if err != nil {
 		return err
 	}
-	if err := m.Init(ctx); err != nil {
+	if err := retry(ctx, 5, m.Init); err != nil {
 		return fmt.Errorf("identity: init migrations: %w", err)
 	}
+	if err := retry(ctx, 100, m.Lock); err != nil {
+		return fmt.Errorf("identity: lock migrations: %w", err)
+	}
+	defer m.Unlock(context.WithoutCancel(ctx)) //nolint:errcheck // best effort
+	if _, err := m.Migrate(ctx); err != nil {
+		return fmt.Errorf("identity: migrate: %w", err)
+	}
+	return nil
+}
+
+// retry calls fn until it succeeds, at most attempts+1 times, 100 ms apart,
+// and returns its last error.
+func retry(ctx context.Context, attempts int, fn func(context.Context) error) error {
 	for attempt := 0; ; attempt++ {
-		err = m.Lock(ctx)
-		if err == nil {
-			break
-		}
-		if attempt > 100 {
-			return fmt.Errorf("identity: lock migrations: %w", err)
+		err := fn(ctx)
+		if err == nil || attempt >= attempts {
+			return err
 		}
 		select {
 		case <-ctx.Done():
@@ -132,11 +223,6 @@ func Migrate(ctx context.Context, db *bun.DB) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	defer m.Unlock(context.WithoutCancel(ctx)) //nolint:errcheck // best effort
-	if _, err := m.Migrate(ctx); err != nil {
-		return fmt.Errorf("identity: migrate: %w", err)
-	}
-	return nil
 }
 
 // ErrNotFound is returned when a looked-up row does not exist (or, for a
@@ -160,6 +246,10 @@ func isForeignKeyViolation(err error) bool {
 	if errors.As(err, &pgErr) {
 		return pgErr.Code == "23503"
 	}
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) {
+		return myErr.Number == mysqlNoReferencedRow
+	}
 	return err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
 }
 
@@ -168,9 +258,22 @@ func isUniqueViolation(err error) bool {
 	if errors.As(err, &pgErr) {
 		return pgErr.Code == "23505"
 	}
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) {
+		return myErr.Number == mysqlDuplicateEntry
+	}
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
+// MySQL's error numbers: ER_DUP_ENTRY and ER_NO_REFERENCED_ROW_2.
+const (
+	mysqlDuplicateEntry  = 1062
+	mysqlNoReferencedRow = 1452
+)
+
+// isMySQL reports whether db is a MySQL or MariaDB database.
+func isMySQL(db bun.IDB) bool { return db.Dialect().Name() == dialect.MySQL }
+
 // now returns the current UTC time truncated to microseconds, the precision
-// both databases store.
+// every database stores.
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

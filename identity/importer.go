@@ -93,7 +93,7 @@ func refJSON(v any) (JSON, error) {
 func rows(ctx context.Context, src *sql.DB, query string) ([]map[string]any, bool, error) {
 	r, err := src.QueryContext(ctx, query)
 	if err != nil {
-		if strings.Contains(err.Error(), "no such table") || strings.Contains(err.Error(), "does not exist") {
+		if msg := err.Error(); strings.Contains(msg, "no such table") || strings.Contains(msg, "does not exist") || strings.Contains(msg, "doesn't exist") {
 			return nil, false, nil
 		}
 		return nil, false, err
@@ -142,12 +142,11 @@ func (s *Store) ImportReference(ctx context.Context, src *sql.DB) (*ImportReport
 		return nil, fmt.Errorf("import: roles: %w", err)
 	}
 	for _, r := range roles {
-		res, err := s.db.NewInsert().Model(&Role{Name: refString(r["name"]), Desc: refString(r["desc"])}).
-			On("CONFLICT (name) DO NOTHING").Exec(ctx)
+		inserted, err := insertNew(ctx, s.db, &Role{Name: refString(r["name"]), Desc: refString(r["desc"])}, "name")
 		if err != nil {
 			return nil, fmt.Errorf("import: role %s: %w", refString(r["name"]), err)
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
+		if inserted {
 			rep.Roles.Imported++
 		} else {
 			rep.Roles.Skipped++
@@ -255,11 +254,11 @@ func (s *Store) ImportReference(ctx context.Context, src *sql.DB) (*ImportReport
 		if created != nil {
 			sess.Created = *created
 		}
-		res, err := s.db.NewInsert().Model(sess).On("CONFLICT (token_hash) DO NOTHING").Exec(ctx)
+		inserted, err := insertNew(ctx, s.db, sess, "token_hash")
 		if err != nil {
 			return nil, fmt.Errorf("import: session: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
+		if inserted {
 			rep.Sessions.Imported++
 		} else {
 			rep.Sessions.Skipped++
@@ -317,7 +316,7 @@ func (s *Store) ImportReference(ctx context.Context, src *sql.DB) (*ImportReport
 // insertIgnoring inserts a key row unless its digest is there already (or
 // its session or user is missing) and counts the outcome.
 func insertIgnoring(ctx context.Context, db *bun.DB, model any, c *Count) error {
-	res, err := db.NewInsert().Model(model).On("CONFLICT (tkn_hash) DO NOTHING").Exec(ctx)
+	inserted, err := insertNew(ctx, db, model, "tkn_hash")
 	if err != nil {
 		if strings.Contains(strings.ToLower(err.Error()), "foreign key") {
 			c.Skipped++
@@ -325,10 +324,34 @@ func insertIgnoring(ctx context.Context, db *bun.DB, model any, c *Count) error 
 		}
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
+	if inserted {
 		c.Imported++
 	} else {
 		c.Skipped++
 	}
 	return nil
+}
+
+// insertNew inserts a row unless its key column (the primary key) already
+// holds its value, and reports whether it did.
+func insertNew(ctx context.Context, db bun.IDB, model any, key string) (bool, error) {
+	q := db.NewInsert().Model(model)
+	if isMySQL(db) {
+		// MySQL has no DO NOTHING, and INSERT IGNORE would also turn other
+		// errors (a value too long for its column) into warnings: only the
+		// duplicate key is taken as "already there".
+		if _, err := q.Exec(ctx); err != nil {
+			if isUniqueViolation(err) {
+				return false, nil
+			}
+			return false, err
+		}
+		return true, nil
+	}
+	res, err := q.On("CONFLICT (?) DO NOTHING", bun.Ident(key)).Exec(ctx)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }

@@ -29,14 +29,31 @@ type lockout struct {
 func failureKey(email string) string { return TokenHash("login-failures\x00" + email) }
 
 // RecordLoginFailure adds one to the e-mail's consecutive failures (the raw
-// string as the request sent it) and returns the new count. It is one
-// atomic statement, so concurrent failures on any instance all count.
+// string as the request sent it) and returns the new count. It is atomic
+// (one statement; on MySQL an upsert and a read of the row it locked, in one
+// transaction), so concurrent failures on any instance all count.
 func (s *Store) RecordLoginFailure(ctx context.Context, email string) (int64, error) {
 	var n int64
-	err := s.db.NewRaw(
-		"INSERT INTO login_failures (email_hash, failures, last_failure) VALUES (?, 1, ?) "+
-			"ON CONFLICT (email_hash) DO UPDATE SET failures = login_failures.failures + 1, last_failure = excluded.last_failure "+
-			"RETURNING failures", failureKey(email), now()).Scan(ctx, &n)
+	var err error
+	if isMySQL(s.db) {
+		// MySQL has no RETURNING, and MariaDB's does not cover the UPDATE
+		// branch of an upsert: the upsert locks the row until the commit, so
+		// the SELECT reads this transaction's own count.
+		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			key := failureKey(email)
+			if _, err := tx.NewRaw(
+				"INSERT INTO login_failures (email_hash, failures, last_failure) VALUES (?, 1, ?) "+
+					"ON DUPLICATE KEY UPDATE failures = failures + 1, last_failure = VALUES(last_failure)", key, now()).Exec(ctx); err != nil {
+				return err
+			}
+			return tx.NewRaw("SELECT failures FROM login_failures WHERE email_hash = ?", key).Scan(ctx, &n)
+		})
+	} else {
+		err = s.db.NewRaw(
+			"INSERT INTO login_failures (email_hash, failures, last_failure) VALUES (?, 1, ?) "+
+				"ON CONFLICT (email_hash) DO UPDATE SET failures = login_failures.failures + 1, last_failure = excluded.last_failure "+
+				"RETURNING failures", failureKey(email), now()).Scan(ctx, &n)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("identity: record login failure: %w", err)
 	}
@@ -57,9 +74,13 @@ func (s *Store) LockOut(ctx context.Context, id int64, until time.Time) (*User, 
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.db.NewInsert().Model(&lockout{UserID: id, UnlockAt: until.UTC()}).
-		On("CONFLICT (user_id) DO UPDATE").Set("unlock_at = EXCLUDED.unlock_at").Exec(ctx)
-	if err != nil {
+	q := s.db.NewInsert().Model(&lockout{UserID: id, UnlockAt: until.UTC()})
+	if isMySQL(s.db) {
+		q = q.On("DUPLICATE KEY UPDATE").Set("unlock_at = VALUES(unlock_at)")
+	} else {
+		q = q.On("CONFLICT (user_id) DO UPDATE").Set("unlock_at = EXCLUDED.unlock_at")
+	}
+	if _, err = q.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("identity: record lockout: %w", err)
 	}
 	return u, nil

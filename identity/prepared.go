@@ -37,7 +37,9 @@ func (s *Store) stmt(ctx context.Context, model any, column string) (*sql.Stmt, 
 		cols[i] = string(f.SQLName)
 	}
 	quote := string(s.db.Dialect().IdentQuote())
-	placeholder := "?"
+	// The driver's own placeholder: the statement is prepared by the
+	// database, not formatted by bun.
+	placeholder := "?" // SQLite, MySQL
 	if s.db.Dialect().Name() == dialect.PG {
 		placeholder = "$1"
 	}

@@ -9,7 +9,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -21,6 +23,32 @@ type Store struct {
 	// stmts holds prepared statements by model type and key column
 	// (prepared.go).
 	stmts sync.Map
+	// flavour caches, for a MySQL-dialect database, whether the server is
+	// MariaDB (flavourMariaDB) or MySQL (flavourMySQL); 0 until asked.
+	flavour atomic.Int32
+}
+
+const (
+	flavourMariaDB = 1
+	flavourMySQL   = 2
+)
+
+// isMariaDB reports whether the MySQL-dialect server is MariaDB, asking it
+// once.
+func (s *Store) isMariaDB(ctx context.Context) (bool, error) {
+	if f := s.flavour.Load(); f != 0 {
+		return f == flavourMariaDB, nil
+	}
+	var version string
+	if err := s.db.NewRaw("SELECT version()").Scan(ctx, &version); err != nil {
+		return false, fmt.Errorf("identity: server version: %w", err)
+	}
+	f := int32(flavourMySQL)
+	if strings.Contains(strings.ToLower(version), "mariadb") {
+		f = flavourMariaDB
+	}
+	s.flavour.Store(f)
+	return f == flavourMariaDB, nil
 }
 
 // NewStore returns a Store over an open, migrated database.
@@ -161,13 +189,10 @@ func (s *Store) PurgeSessions(ctx context.Context, cutoff time.Time, batch int) 
 	}
 	var total int64
 	for {
-		sub := s.db.NewSelect().Model((*Session)(nil)).Column("token_hash").
-			Where("expires < ?", cutoff.UTC()).Limit(int64(batch))
-		res, err := s.db.NewDelete().Model((*Session)(nil)).Where("token_hash IN (?)", sub).Exec(ctx)
+		n, err := s.purgeBatch(ctx, (*Session)(nil), "token_hash", []string{"expires"}, cutoff.UTC(), batch)
 		if err != nil {
 			return total, fmt.Errorf("identity: purge sessions: %w", err)
 		}
-		n, _ := res.RowsAffected()
 		total += n
 		if n < int64(batch) {
 			return total, nil
@@ -176,6 +201,32 @@ func (s *Store) PurgeSessions(ctx context.Context, cutoff time.Time, batch int) 
 			return total, err
 		}
 	}
+}
+
+// purgeBatch deletes up to batch rows of model's table whose every column
+// in before is earlier than cutoff, and returns how many went. key is the
+// table's primary key.
+func (s *Store) purgeBatch(ctx context.Context, model any, key string, before []string, cutoff time.Time, batch int) (int64, error) {
+	del := s.db.NewDelete().Model(model)
+	if isMySQL(s.db) {
+		// MySQL refuses a LIMIT subquery on the table being deleted from;
+		// it has DELETE ... LIMIT instead.
+		for _, col := range before {
+			del = del.Where("? < ?", bun.Ident(col), cutoff)
+		}
+		del = del.Limit(int64(batch))
+	} else {
+		sub := s.db.NewSelect().Model(model).Column(key)
+		for _, col := range before {
+			sub = sub.Where("? < ?", bun.Ident(col), cutoff)
+		}
+		del = del.Where("? IN (?)", bun.Ident(key), sub.Limit(int64(batch)))
+	}
+	res, err := del.Exec(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // UserByID returns the user with this id or ErrNotFound.

@@ -77,8 +77,14 @@ func TestBootstrap(t *testing.T) {
 				t.Fatalf("user %d: %+v", i+1, u)
 			}
 		}
+		// The order of the roles table is the database's (insertion order on
+		// SQLite and PostgreSQL, primary-key order on MySQL).
 		rs, _ := s.Roles(ctx)
-		if len(rs) != 5 || rs[0].Desc != "Role with superuser privileges" {
+		descs := map[string]string{}
+		for _, r := range rs {
+			descs[r.Name] = r.Desc
+		}
+		if len(rs) != 5 || len(descs) != 5 || descs["superuser"] != "Role with superuser privileges" {
 			t.Fatalf("roles %v", rs)
 		}
 		// A model without the system roles is refused.

@@ -1,8 +1,9 @@
-// Package migrations holds the schema migrations of authnzrv for SQLite and
-// PostgreSQL, embedded in the binary and applied with bun/migrate.
+// Package migrations holds the schema migrations of authnzrv for SQLite,
+// PostgreSQL and MySQL/MariaDB, embedded in the binary and applied with
+// bun/migrate.
 //
 // Released migrations are never edited: a schema change is a new file with a
-// later timestamp, written for both dialects.
+// later timestamp, written for every dialect under the same name.
 package migrations
 
 import (
@@ -13,10 +14,11 @@ import (
 	"github.com/uptrace/bun/migrate"
 )
 
-//go:embed sqlite/*.sql postgres/*.sql
+//go:embed sqlite/*.sql postgres/*.sql mysql/*.sql
 var files embed.FS
 
-// For returns the migrations for a bun dialect name ("sqlite" or "pg").
+// For returns the migrations for a bun dialect name ("sqlite", "pg" or
+// "mysql").
 func For(dialect string) (*migrate.Migrations, error) {
 	dir := ""
 	switch dialect {
@@ -24,6 +26,8 @@ func For(dialect string) (*migrate.Migrations, error) {
 		dir = "sqlite"
 	case "pg", "postgres":
 		dir = "postgres"
+	case "mysql":
+		dir = "mysql"
 	default:
 		return nil, fmt.Errorf("migrations: no migrations for dialect %q", dialect)
 	}

@@ -1,0 +1,5 @@
+DROP TABLE IF EXISTS lockouts;
+
+--bun:split
+
+DROP TABLE IF EXISTS login_failures;
