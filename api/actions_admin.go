@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authnzrv/authnzrv/engine"
 	"github.com/authnzrv/authnzrv/identity"
 )
 
@@ -41,7 +42,9 @@ func (s *Server) userDelete(ctx context.Context, rc *reqCtx, a *userDeleteArgs) 
 	if !ok {
 		return nil, refuse("invalid password", "We could not verify your email address or password.")
 	}
-	if u.UserRole == "superuser" {
+	if deny, err := s.admit(ctx, engine.AdminInput{Op: "user-delete", Target: adminUser(u)}); err != nil {
+		return nil, err
+	} else if deny != "" {
 		return nil, refuse("can't delete superusers", "Can't delete superusers.")
 	}
 	if _, err := s.deps.Store.DeleteUser(ctx, a.UserID); err != nil {
@@ -60,21 +63,27 @@ type targetArgs struct {
 // users 2 and 3 and the last superuser are refused (quirk #23).
 func (s *Server) internalUserDelete(ctx context.Context, rc *reqCtx, a *targetArgs) (Result, error) {
 	id := a.TargetUserID
-	if id == 2 || id == 3 {
-		return nil, fail("can't delete the system anonymous/locked users", "Could not delete user from DB.")
-	}
+	target := engine.AdminUser{UserID: id}
 	u, err := s.deps.Store.UserByID(ctx, id)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return nil, err
 	}
-	if err == nil && u.UserRole == "superuser" {
-		n, err := s.deps.Store.CountSuperusers(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if n <= 1 {
-			return nil, fail("can't delete the last superuser", "Could not delete user from DB.")
-		}
+	if err == nil {
+		target = adminUser(u)
+	}
+	n, err := s.deps.Store.CountSuperusers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch deny, err := s.admit(ctx, engine.AdminInput{Op: "internal-user-delete", Target: target, Superusers: n}); {
+	case err != nil:
+		return nil, err
+	case deny == "system_user":
+		return nil, fail("can't delete the system anonymous/locked users", "Could not delete user from DB.")
+	case deny == "last_superuser":
+		return nil, fail("can't delete the last superuser", "Could not delete user from DB.")
+	case deny != "":
+		return nil, fail("user deletion refused by the policy", "Could not delete user from DB.")
 	}
 	if _, err := s.deps.Store.DeleteUser(ctx, id); err != nil {
 		return nil, err
@@ -209,46 +218,35 @@ type userEditArgs struct {
 // userEdit is user-edit (actions.md §5.4).
 func (s *Server) userEdit(ctx context.Context, rc *reqCtx, a *userEditArgs) (Result, error) {
 	uid, target, role, upd := a.UserID, a.TargetUserID, a.UserRole, a.UpdateDict
-	if target == 2 || target == 3 {
-		return nil, fail("invalid request: can't edit anonymous/locked users", "Editing anonymous/locked user accounts not allowed.")
-	}
 	keys := make([]string, 0, len(upd))
 	for k := range upd {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	switch {
-	case target == uid && (role == "authenticated" || role == "staff"):
-		ok, err := s.sessionOf(ctx, a.SessionToken, uid, role)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, fail("no valid session found for originating user_id", "User session info not available for this user edit attempt.")
-		}
-		for _, k := range keys {
-			if k != "full_name" && k != "email" {
-				return nil, fail(fmt.Sprintf("role '%s' can't edit anything other than 'full_name', 'email'", role), "extra elements in update_dict not allowed")
-			}
-		}
-	case role == "superuser":
-		ok, err := s.sessionOf(ctx, a.SessionToken, uid, role)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, fail("invalid session for edit attempt", "Superuser session info not available for this user edit attempt.")
-		}
-		for _, k := range keys {
-			if !slices.Contains([]string{"full_name", "email", "is_active", "user_role", "email_verified"}, k) {
-				return nil, fail(fmt.Sprintf("role: 'superuser' is not allowed to edit items: '%s'", pyList(keys)), "extra elements in update_dict not allowed")
-			}
-		}
-		if r, ok := upd["user_role"]; ok {
-			if rs, _ := r.(string); !slices.Contains(s.roles(), rs) {
-				return nil, fail("role change requested is not valid", "unknown role change request in update_dict")
-			}
-		}
+	session, err := s.sessionOf(ctx, a.SessionToken, uid, role)
+	if err != nil {
+		return nil, err
+	}
+	newRole, _ := upd["user_role"].(string)
+	deny, err := s.admit(ctx, engine.AdminInput{Op: "user-edit", Actor: engine.AdminUser{UserID: uid, Role: role, Session: session},
+		Target: engine.AdminUser{UserID: target}, Keys: keys, NewRole: newRole})
+	if err != nil {
+		return nil, err
+	}
+	switch deny {
+	case "":
+	case "system_user":
+		return nil, fail("invalid request: can't edit anonymous/locked users", "Editing anonymous/locked user accounts not allowed.")
+	case "no_session_self":
+		return nil, fail("no valid session found for originating user_id", "User session info not available for this user edit attempt.")
+	case "keys_self":
+		return nil, fail(fmt.Sprintf("role '%s' can't edit anything other than 'full_name', 'email'", role), "extra elements in update_dict not allowed")
+	case "no_session_superuser":
+		return nil, fail("invalid session for edit attempt", "Superuser session info not available for this user edit attempt.")
+	case "keys_superuser":
+		return nil, fail(fmt.Sprintf("role: 'superuser' is not allowed to edit items: '%s'", pyList(keys)), "extra elements in update_dict not allowed")
+	case "unknown_role":
+		return nil, fail("role change requested is not valid", "unknown role change request in update_dict")
 	default:
 		return nil, fail("invalid session for edit attempt", "user_id or session info not available for this user edit attempt.")
 	}
@@ -281,24 +279,29 @@ type userLockArgs struct {
 // userLock is user-lock (actions.md §5.5).
 func (s *Server) userLock(ctx context.Context, rc *reqCtx, a *userLockArgs) (Result, error) {
 	uid, target, role, action := a.UserID, a.TargetUserID, a.UserRole, a.Action
-	switch {
-	case role != "superuser":
-		return nil, fail("user role is not 'superuser', required to toggle locks", "You don't have lock/unlock privileges.")
-	case target == uid:
-		return nil, fail("can't toggle a lock state on self", "You can't lock/unlock your own user account.")
-	case action != "lock" && action != "unlock":
-		return nil, fail("action must be one of 'lock', 'unlock'", "Unknown action requested for toggle_user_lock.")
-	case target == 2 || target == 3:
-		return nil, fail("can't toggle lock state for system anonymous/locked accounts", "Editing anonymous/locked user accounts not allowed.")
-	}
-	ok, err := s.sessionOf(ctx, a.SessionToken, uid, role)
+	session, err := s.sessionOf(ctx, a.SessionToken, uid, role)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, fail("invalid session for user attempting lock toggle", "Superuser session info not available for this user edit attempt.")
+	deny, err := s.admit(ctx, engine.AdminInput{Op: "user-lock", Actor: engine.AdminUser{UserID: uid, Role: role, Session: session},
+		Target: engine.AdminUser{UserID: target}, Action: action})
+	if err != nil {
+		return nil, err
 	}
-	return s.internalUserLock(ctx, rc, &lockArgs{TargetUserID: target, Action: action})
+	switch deny {
+	case "":
+	case "self":
+		return nil, fail("can't toggle a lock state on self", "You can't lock/unlock your own user account.")
+	case "bad_action":
+		return nil, fail("action must be one of 'lock', 'unlock'", "Unknown action requested for toggle_user_lock.")
+	case "system_user":
+		return nil, fail("can't toggle lock state for system anonymous/locked accounts", "Editing anonymous/locked user accounts not allowed.")
+	case "no_session":
+		return nil, fail("invalid session for user attempting lock toggle", "Superuser session info not available for this user edit attempt.")
+	default: // not_superuser
+		return nil, fail("user role is not 'superuser', required to toggle locks", "You don't have lock/unlock privileges.")
+	}
+	return s.toggleLock(ctx, rc, target, action)
 }
 
 // lockArgs are internal-user-lock's arguments.
@@ -309,13 +312,22 @@ type lockArgs struct {
 
 // internalUserLock is internal-user-lock (actions.md §9.1).
 func (s *Server) internalUserLock(ctx context.Context, rc *reqCtx, a *lockArgs) (Result, error) {
-	target, action := a.TargetUserID, a.Action
-	if action != "lock" && action != "unlock" {
-		return nil, fail("action must be either 'lock' or 'unlock'", "Unknown action requested for toggle_user_lock.")
+	deny, err := s.admit(ctx, engine.AdminInput{Op: "internal-user-lock", Target: engine.AdminUser{UserID: a.TargetUserID}, Action: a.Action})
+	if err != nil {
+		return nil, err
 	}
-	if target == 2 || target == 3 {
+	switch deny {
+	case "":
+	case "bad_action":
+		return nil, fail("action must be either 'lock' or 'unlock'", "Unknown action requested for toggle_user_lock.")
+	default: // system_user
 		return nil, fail("can't edit anonymous/locked users", "Editing anonymous/locked user accounts not allowed.")
 	}
+	return s.toggleLock(ctx, rc, a.TargetUserID, a.Action)
+}
+
+// toggleLock locks or unlocks a user the policy allowed to.
+func (s *Server) toggleLock(ctx context.Context, rc *reqCtx, target int64, action string) (Result, error) {
 	u, err := s.deps.Store.SetLocked(ctx, target, action == "lock")
 	if errors.Is(err, identity.ErrNotFound) {
 		return nil, fail("exception encountered when trying lock toggle action", "User lock toggle failed.")

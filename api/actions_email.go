@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authnzrv/authnzrv/engine"
 	"github.com/authnzrv/authnzrv/identity"
 	"github.com/authnzrv/authnzrv/identity/mail"
 )
@@ -105,7 +106,9 @@ func (s *Server) userSendEmailSignup(ctx context.Context, rc *reqCtx, a *sendSig
 	if err != nil || u.UserID != wantID {
 		return nil, fail("target user for verification email does not exist", "Invalid verify email request.")
 	}
-	if u.IsActive || u.UserRole != "locked" {
+	if deny, err := s.admit(ctx, engine.AdminInput{Op: "sendemail-signup", Target: adminUser(u)}); err != nil {
+		return nil, err
+	} else if deny != "" {
 		return nil, fail("target user for verification email already active and verified", "Not sending an verify email request to an existing user.")
 	}
 	si, err := s.deps.Store.LiveSession(ctx, a.SessionToken)
@@ -159,8 +162,14 @@ func (s *Server) userSendEmailForgotPass(ctx context.Context, rc *reqCtx, a *sen
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return nil, err
 	}
-	if err != nil || !u.IsActive || u.UserRole == "locked" || u.UserRole == "anonymous" {
-		return nil, fail("invalid user for forgot-pass email request", "Invalid password reset email request.")
+	refused := fail("invalid user for forgot-pass email request", "Invalid password reset email request.")
+	if err != nil {
+		return nil, refused
+	}
+	if deny, err := s.admit(ctx, engine.AdminInput{Op: "sendemail-forgotpass", Target: adminUser(u)}); err != nil {
+		return nil, err
+	} else if deny != "" {
+		return nil, refused
 	}
 	if sent := u.EmailForgotPassSentDatetime; sent != nil && time.Since(*sent) <= 24*time.Hour {
 		return nil, fail("forgot-pass verification email sent less than 24 hours ago", "Invalid password reset email request.")

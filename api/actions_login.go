@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/authnzrv/authnzrv/engine"
 	"github.com/authnzrv/authnzrv/identity"
 )
 
@@ -117,8 +118,17 @@ func (s *Server) userLogin(ctx context.Context, rc *reqCtx, a *loginArgs) (Resul
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return nil, err
 	}
+	deny := "no_such_user"
+	if err == nil {
+		if deny, err = s.admit(ctx, engine.AdminInput{Op: "login", Target: adminUser(u)}); err != nil {
+			return nil, err
+		}
+	}
+	// The policy refuses some users before their password is checked
+	// (inactive, unverified: a dummy verification keeps the cost the same)
+	// and some after it matched (a locked role).
 	match := false
-	if err == nil && u.IsActive && u.EmailVerified {
+	if deny != "no_such_user" && deny != "not_active" && deny != "not_verified" {
 		if match, err = s.verify(ctx, u.Password, pw); err != nil {
 			return nil, hashErr(rc, err)
 		}
@@ -139,7 +149,7 @@ func (s *Server) userLogin(ctx context.Context, rc *reqCtx, a *loginArgs) (Resul
 			}
 		}
 	}
-	if u.UserRole == "locked" {
+	if deny != "" {
 		return nil, fail("user exists but is inactive", msgBadLogin).with("user_id", u.UserID)
 	}
 	rc.log.Info("login succeeded", "user", s.deps.PII.Hash(u.UserID))
@@ -177,12 +187,17 @@ func (s *Server) userLogout(ctx context.Context, rc *reqCtx, a *logoutArgs) (Res
 	return Result{"success": true, "user_id": si.Session.UserID, "messages": []string{"Logout successful."}}, nil
 }
 
-// passcheckOutcome is the common ending of both password checks.
-func passcheckOutcome(u *identity.User, match bool) (Result, error) {
+// passcheckOutcome is the common ending of both password checks: after a
+// match, the policy says whether the user may pass.
+func (s *Server) passcheckOutcome(ctx context.Context, u *identity.User, match bool) (Result, error) {
 	if !match {
 		return nil, badLogin()
 	}
-	if u.IsActive && u.UserRole != "locked" {
+	deny, err := s.admit(ctx, engine.AdminInput{Op: "passcheck", Target: adminUser(u)})
+	if err != nil {
+		return nil, err
+	}
+	if deny == "" {
 		return Result{"success": true, "user_id": u.UserID, "user_role": u.UserRole, "messages": []string{"Verification successful."}}, nil
 	}
 	return nil, fail("user exists but is inactive", msgBadLogin).with("user_id", u.UserID)
@@ -214,7 +229,7 @@ func (s *Server) userPasscheck(ctx context.Context, rc *reqCtx, a *passcheckArgs
 	if err != nil {
 		return nil, hashErr(rc, err)
 	}
-	return passcheckOutcome(&si.User, match)
+	return s.passcheckOutcome(ctx, &si.User, match)
 }
 
 // passcheckNoSessionArgs are user-passcheck-nosession's arguments.
@@ -241,5 +256,5 @@ func (s *Server) userPasscheckNoSession(ctx context.Context, rc *reqCtx, a *pass
 	} else if err := s.dummy(ctx); err != nil {
 		return nil, hashErr(rc, err)
 	}
-	return passcheckOutcome(u, match)
+	return s.passcheckOutcome(ctx, u, match)
 }

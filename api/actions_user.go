@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/authnzrv/authnzrv/engine"
 	"github.com/authnzrv/authnzrv/identity"
 	"github.com/authnzrv/authnzrv/identity/validate"
 )
@@ -138,16 +139,15 @@ func (s *Server) userSetEmailVerified(ctx context.Context, rc *reqCtx, a *emailA
 	if err != nil {
 		return nil, err
 	}
-	role := u.UserRole
-	if role == "locked" {
-		role = "authenticated"
-		if prev, ok := u.ExtraInfo.Object()["previous_user_roles"].([]any); ok && len(prev) > 0 {
-			if last, ok := prev[len(prev)-1].(string); ok && last != "locked" {
-				role = last
-			}
-		}
-	}
 	if !u.EmailVerified {
+		prev, _ := u.ExtraInfo.Object()["previous_user_roles"].([]any)
+		role, d, err := s.deps.Engine.AssignRole(ctx, engine.RoleInput{Op: "verify-email", CurrentRole: u.UserRole, PreviousRoles: prev})
+		if err != nil {
+			return nil, err
+		}
+		if !d.Allowed {
+			return nil, fail("email verification refused by the policy: "+d.Reason, "Email verification toggle request failed.")
+		}
 		if err := s.deps.Store.VerifyEmail(ctx, a.Email, role); err != nil {
 			return nil, err
 		}

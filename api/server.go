@@ -53,6 +53,7 @@ type Decider interface {
 	Access(ctx context.Context, in engine.AccessInput) (engine.Decision, error)
 	Limit(ctx context.Context, in engine.LimitInput) (engine.Decision, error)
 	Admin(ctx context.Context, in engine.AdminInput) (engine.Decision, error)
+	AssignRole(ctx context.Context, in engine.RoleInput) (string, engine.Decision, error)
 	Roles() []string
 	Revision() string
 }

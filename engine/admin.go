@@ -82,3 +82,42 @@ func (e *Engine) Admin(ctx context.Context, in AdminInput) (d Decision, err erro
 	}
 	return Decision{Allowed: allowed, Rule: deny, Reason: reason}, nil
 }
+
+// RoleInput asks the role-assignment policy (policies/authnzrv/roles)
+// which role the server should give a user.
+type RoleInput struct {
+	// Op is the occasion, e.g. "verify-email".
+	Op string `json:"op"`
+	// CurrentRole is the user's role now.
+	CurrentRole string `json:"current_role"`
+	// PreviousRoles is extra_info.previous_user_roles.
+	PreviousRoles []any `json:"previous_roles"`
+}
+
+// AssignRole decides a role assignment: the role to store, or a refusal
+// whose Reason says why.
+func (e *Engine) AssignRole(ctx context.Context, in RoleInput) (role string, d Decision, err error) {
+	start := time.Now()
+	defer func() {
+		e.observe(ctx, observation{kind: "roles", start: start, allowed: d.Allowed, rule: role, reason: d.Reason,
+			err: err, input: func() string { return fmt.Sprint(in) }})
+	}()
+	if in.PreviousRoles == nil {
+		in.PreviousRoles = []any{}
+	}
+	input, err := ast.InterfaceToValue(in)
+	if err != nil {
+		return "", Decision{}, fmt.Errorf("engine: role input: %w", err)
+	}
+	v, err := eval(ctx, e.cur.Load().roles, input)
+	if err != nil {
+		return "", Decision{}, err
+	}
+	allowed, ok := v["allowed"].(bool)
+	role, _ = v["role"].(string)
+	reason, _ := v["reason"].(string)
+	if !ok || (allowed && role == "") {
+		return "", Decision{}, errors.New("engine: the role assignment names no role")
+	}
+	return role, Decision{Allowed: allowed, Rule: role, Reason: reason}, nil
+}

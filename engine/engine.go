@@ -73,6 +73,7 @@ const (
 	limitsQuery = "data.authnzrv.limits.outcome"
 	rateQuery   = "data.authnzrv.ratelimit.decision"
 	adminQuery  = "data.authnzrv.admin.decision"
+	rolesQuery  = "data.authnzrv.roles.assignment"
 )
 
 // revision is one compiled policy set with its prepared queries.
@@ -87,6 +88,7 @@ type revision struct {
 	limits rego.PreparedEvalQuery
 	rate   rego.PreparedEvalQuery
 	admin  rego.PreparedEvalQuery
+	roles  rego.PreparedEvalQuery
 }
 
 // Cache sizes. An access verdict entry is a 32-byte key and a short

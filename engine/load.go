@@ -118,7 +118,7 @@ func (e *Engine) build(ctx context.Context) (*revision, error) {
 	}
 	// A replacement access or limits package must define what the engine
 	// asks for (the output of `authnzrv policy import` does).
-	for _, q := range []string{accessQuery, limitsQuery, rateQuery, adminQuery} {
+	for _, q := range []string{accessQuery, limitsQuery, rateQuery, adminQuery, rolesQuery} {
 		if len(compiler.GetRules(ast.MustParseRef(q))) == 0 {
 			return nil, fmt.Errorf("policies: no rule defines %s", strings.TrimPrefix(q, "data."))
 		}
@@ -142,6 +142,9 @@ func (e *Engine) build(ctx context.Context) (*revision, error) {
 		return nil, err
 	}
 	if r.admin, err = prepare(adminQuery); err != nil {
+		return nil, err
+	}
+	if r.roles, err = prepare(rolesQuery); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/authnzrv/authnzrv/config"
+	"github.com/authnzrv/authnzrv/engine"
 	"github.com/authnzrv/authnzrv/identity"
 	"github.com/authnzrv/authnzrv/identity/password"
 	"github.com/authnzrv/authnzrv/identity/validate"
@@ -38,6 +38,33 @@ func adminStore(cmd *cobra.Command) (*identity.Store, *config.Config, func(), er
 		return nil, nil, nil, err
 	}
 	return identity.NewStore(db), cfg, func() { db.Close() }, nil
+}
+
+// adminEngine loads the configured policies, for the administrative
+// decisions of the user commands (policies/authnzrv/admin).
+func adminEngine(ctx context.Context, cfg *config.Config) (*engine.Engine, error) {
+	e, err := engine.New(ctx, engine.Options{PolicyDir: cfg.Policies, ModelFile: cfg.Permissions})
+	if err != nil {
+		return nil, fmt.Errorf("policies: %w", err)
+	}
+	return e, nil
+}
+
+// admitted asks the admin policy about a user command; a refusal is an
+// error naming the policy's reason.
+func admitted(ctx context.Context, cfg *config.Config, in engine.AdminInput) error {
+	e, err := adminEngine(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	d, err := e.Admin(ctx, in)
+	if err != nil {
+		return err
+	}
+	if !d.Allowed {
+		return fmt.Errorf("refused by the admin policy: %s (%s)", d.Reason, d.Rule)
+	}
+	return nil
 }
 
 // findUser resolves a user given by id or e-mail.
@@ -175,9 +202,14 @@ func newUserCmd() *cobra.Command {
 		}
 		return &cobra.Command{
 			Use: use, Short: short, Args: cobra.ExactArgs(1),
-			RunE: withUser(func(cmd *cobra.Command, args []string, st *identity.Store, _ *config.Config, u *identity.User) error {
-				if u.UserID == 2 || u.UserID == 3 {
-					return fmt.Errorf("the system users 2 and 3 cannot be locked or unlocked")
+			RunE: withUser(func(cmd *cobra.Command, args []string, st *identity.Store, cfg *config.Config, u *identity.User) error {
+				action := "unlock"
+				if lock {
+					action = "lock"
+				}
+				in := engine.AdminInput{Op: "cli-lock", Target: engine.AdminUser{UserID: u.UserID, Role: u.UserRole}, Action: action}
+				if err := admitted(cmd.Context(), cfg, in); err != nil {
+					return err
 				}
 				u, err := st.SetLocked(cmd.Context(), u.UserID, lock)
 				if err != nil {
@@ -193,18 +225,12 @@ func newUserCmd() *cobra.Command {
 		Use:   "set-role ID|EMAIL ROLE",
 		Short: "change a user's role",
 		Args:  cobra.ExactArgs(2),
-		RunE: withUser(func(cmd *cobra.Command, args []string, st *identity.Store, _ *config.Config, u *identity.User) error {
-			roles, err := st.Roles(cmd.Context())
-			if err != nil {
+		RunE: withUser(func(cmd *cobra.Command, args []string, st *identity.Store, cfg *config.Config, u *identity.User) error {
+			in := engine.AdminInput{Op: "cli-set-role", Target: engine.AdminUser{UserID: u.UserID, Role: u.UserRole}, NewRole: args[1]}
+			if err := admitted(cmd.Context(), cfg, in); err != nil {
 				return err
 			}
-			var names []string
-			for _, r := range roles {
-				names = append(names, r.Name)
-			}
-			if !contains(names, args[1]) {
-				return fmt.Errorf("unknown role %q (roles: %s)", args[1], strings.Join(names, ", "))
-			}
+			var err error
 			if u, err = st.UpdateUser(cmd.Context(), u.UserID, map[string]any{"user_role": args[1]}); err != nil {
 				return err
 			}
@@ -253,13 +279,4 @@ func newUserCmd() *cobra.Command {
 		config.RegisterFlags(c.Flags())
 	}
 	return cmd
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

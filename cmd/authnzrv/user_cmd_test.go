@@ -40,7 +40,7 @@ func TestUserCLI(t *testing.T) {
 			{[]string{"user", "list"}, "ops@example.org  staff", false},
 			{[]string{"user", "lock", "ops@example.org"}, "role locked, active false", false},
 			{[]string{"user", "unlock", "1"}, "role staff, active true", false},
-			{[]string{"user", "set-role", "1", "wizard"}, "unknown role", true},
+			{[]string{"user", "set-role", "1", "wizard"}, "the role is not a role of the permissions model", true},
 			{[]string{"user", "passwd", "ops@example.org", "--password", "a new password 123"}, "password of user 1 ops@example.org set", false},
 			{[]string{"user", "lock", "nobody@example.org"}, `no user "nobody@example.org"`, true},
 		}
