@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -209,91 +208,6 @@ func TestRateLimits(t *testing.T) {
 	d, _ = e.RateLimits(context.Background(), limiter.Request{Type: "user-lookup-email", Group: "user", EmailRequest: true, ClientIP: "c1", Email: "e1"})
 	if d.Refuse != "" || d.Buckets[0].Key != "email:user-lookup-email:e1" {
 		t.Fatalf("%+v", d)
-	}
-}
-
-// rateCases is testdata/decisions/ratelimit.json.
-type rateCases struct {
-	Configs map[string]map[string]int `json:"configs"`
-	Cases   []struct {
-		Config  string   `json:"config"`
-		Request string   `json:"request"`
-		Has     []string `json:"has"`
-		Refuse  string   `json:"refuse"`
-		Buckets []struct {
-			Kind      string `json:"kind"`
-			PerMinute int    `json:"per_minute"`
-			Burst     int    `json:"burst"`
-		} `json:"buckets"`
-	} `json:"cases"`
-}
-
-// TestRateDecisionsUnchanged: the rate-limit policy, deciding from the
-// request's group and the identifiers present, names the same buckets with
-// the same rates as the policy before it (testdata/decisions/ratelimit.json,
-// every request type and identifier mix, two configurations).
-func TestRateDecisionsUnchanged(t *testing.T) {
-	t.Parallel()
-	b, err := os.ReadFile("../testdata/decisions/ratelimit.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rc rateCases
-	if err := json.Unmarshal(b, &rc); err != nil {
-		t.Fatal(err)
-	}
-	// The request table's groups and e-mail buckets (api's table; the
-	// engine does not import api).
-	groups := map[string]string{"health": "ipaddr"}
-	emailTypes := map[string]bool{"user-lookup-email": true, "user-sendemail-signup": true,
-		"user-sendemail-forgotpass": true, "user-set-emailverified": true, "user-set-emailsent": true}
-	for _, c := range rc.Cases {
-		if _, ok := groups[c.Request]; ok {
-			continue
-		}
-		for _, p := range []string{"user", "session", "apikey", "internal"} {
-			if strings.HasPrefix(c.Request, p+"-") {
-				groups[c.Request] = p
-			}
-		}
-	}
-	engines := map[string]*engine.Engine{}
-	for name, conf := range rc.Configs {
-		engines[name] = newEngine(t, engine.Options{RateLimits: conf})
-	}
-	if len(rc.Cases) < 1000 {
-		t.Fatalf("only %d cases", len(rc.Cases))
-	}
-	for _, c := range rc.Cases {
-		req := limiter.Request{Type: c.Request, Group: groups[c.Request], EmailRequest: emailTypes[c.Request], ClientIP: "ip"}
-		for _, h := range c.Has {
-			switch h {
-			case "email":
-				req.Email = "em"
-			case "user":
-				req.UserID = 7
-			case "session":
-				req.Session = "se"
-			case "apikey":
-				req.APIKey = "ak"
-			}
-		}
-		d, err := engines[c.Config].RateLimits(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, b := range d.Buckets {
-			kind, _, _ := strings.Cut(b.Key, ":")
-			got = append(got, fmt.Sprintf("%s/%d/%d", kind, b.PerMinute, b.Burst))
-		}
-		var want []string
-		for _, b := range c.Buckets {
-			want = append(want, fmt.Sprintf("%s/%d/%d", b.Kind, b.PerMinute, b.Burst))
-		}
-		if d.Refuse != c.Refuse || strings.Join(got, " ") != strings.Join(want, " ") {
-			t.Errorf("%s %s %v: got %q %v, want %q %v", c.Config, c.Request, c.Has, d.Refuse, got, c.Refuse, want)
-		}
 	}
 }
 

@@ -81,24 +81,95 @@ and limits_test.rego, which pin the model's full decision table so that
 }
 
 func newPolicyTestCmd() *cobra.Command {
-	var threshold float64
+	var (
+		threshold float64
+		cases     []string
+	)
 	cmd := &cobra.Command{
 		Use:   "test [DIR]",
-		Short: "run the Rego tests of a policy directory with coverage",
+		Short: "run the Rego tests of a policy directory with coverage, and decision case files",
 		Long: `test runs every *_test.rego of DIR (default: the current directory) with
 OPA's test runner, prints failures and uncovered lines, and fails when a
-test fails or coverage is below --threshold percent.`,
+test fails or coverage is below --threshold percent.
+
+With --cases FILE|DIR (repeatable), it also decides every case of those
+decision case files (testdata/decisions/*.json: kind access, limit, admin or
+ratelimit) with the server's engine loaded with DIR's policies, and fails
+when a decision differs from the pinned one.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "."
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			return policyTest(cmd.Context(), cmd.OutOrStdout(), dir, threshold)
+			if err := policyTest(cmd.Context(), cmd.OutOrStdout(), dir, threshold); err != nil {
+				return err
+			}
+			return policyCases(cmd.Context(), cmd.OutOrStdout(), dir, cases)
 		},
 	}
 	cmd.Flags().Float64Var(&threshold, "threshold", 95, "minimum coverage in percent")
+	cmd.Flags().StringArrayVar(&cases, "cases", nil, "decision case file or directory of them (repeatable)")
 	return cmd
+}
+
+// policyCases runs decision case files against the engine with dir's
+// policies (none when dir holds the built-in set itself).
+func policyCases(ctx context.Context, w io.Writer, dir string, paths []string) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	var files []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("cases: %w", err)
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		found, err := filepath.Glob(filepath.Join(p, "*.json"))
+		if err != nil {
+			return fmt.Errorf("cases: %w", err)
+		}
+		files = append(files, found...)
+	}
+	base := engine.Options{}
+	if !isBuiltinSet(dir) {
+		base.PolicyDir = dir
+	}
+	failed := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("cases: %w", err)
+		}
+		cf, err := engine.ParseCaseFile(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		rep, err := engine.RunCases(ctx, base, cf)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		for _, fl := range rep.Failures {
+			fmt.Fprintf(w, "%s: %s\n", f, fl)
+		}
+		fmt.Fprintf(w, "%s: %d %s cases, %d failed\n", f, rep.Cases, rep.Kind, len(rep.Failures))
+		failed += len(rep.Failures)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d decision cases failed", failed)
+	}
+	return nil
+}
+
+// isBuiltinSet reports whether dir holds the built-in policies themselves
+// (policies/ of this repository), which the engine always loads.
+func isBuiltinSet(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "authnzrv", "admin", "admin.rego"))
+	return err == nil
 }
 
 // policyTest runs the tests of dir and reports.
