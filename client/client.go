@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/authnzrv/authnzrv/wire"
@@ -80,13 +82,35 @@ func (r *Reply) Reason() string {
 
 // StatusError is a non-200 answer.
 type StatusError struct {
-	Code       int
-	Body       string
+	// Code is the HTTP status code.
+	Code int
+	// Body is the answer's body (plain text for the protocol's errors).
+	Body string
+	// RetryAfter is the raw Retry-After header ("" when absent).
 	RetryAfter string
 }
 
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("client: HTTP %d: %s", e.Code, e.Body)
+}
+
+// RetryAfterDelay returns the wait the Retry-After header asks for, read as
+// delay-seconds or as an HTTP-date relative to now (RFC 9110 §10.2.3); a
+// date in the past is a zero wait. ok is false when the header is absent
+// or unreadable.
+func (e *StatusError) RetryAfterDelay(now time.Time) (d time.Duration, ok bool) {
+	v := strings.TrimSpace(e.RetryAfter)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return time.Duration(n) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
 }
 
 // ErrReqIDMismatch means the reply did not echo the request's reqid.
