@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/format"
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
@@ -341,5 +343,53 @@ func TestReload(t *testing.T) {
 	d, err := e.Access(ctx, engine.AccessInput{UserID: 4, Role: "member", Action: "write", TargetName: "document", TargetOwner: 4, TargetVisibility: "private"})
 	if err != nil || !d.Allowed {
 		t.Fatalf("override not used: %+v %v", d, err)
+	}
+}
+
+// TestCompiledRegoLayout: what `policy import` writes is formatted as opa
+// fmt would, says it is generated, keeps lines within 120 characters, and
+// the templates it is made from are complete packages on their own.
+func TestCompiledRegoLayout(t *testing.T) {
+	t.Parallel()
+	for _, file := range []string{"default-permissions-model.json", "custom-permissions-model.json"} {
+		b, err := os.ReadFile("../testdata/permissions/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := engine.ParseModel(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, src := range engine.Compile(m, file).Files() {
+			formatted, err := format.SourceWithOpts(name, []byte(src), format.Opts{RegoVersion: ast.RegoV1, ParserOptions: &ast.ParserOptions{RegoVersion: ast.RegoV1}})
+			if err != nil {
+				t.Fatalf("%s %s: %v", file, name, err)
+			}
+			if string(formatted) != src {
+				t.Errorf("%s %s: not formatted as opa fmt formats it", file, name)
+			}
+			if !strings.Contains(src, "DO NOT EDIT") {
+				t.Errorf("%s %s: does not say it is generated", file, name)
+			}
+			for i, line := range strings.Split(src, "\n") {
+				if len([]rune(line)) > 120 {
+					t.Errorf("%s %s:%d: %d characters", file, name, i+1, len([]rune(line)))
+				}
+			}
+		}
+	}
+	for _, name := range []string{"templates/access.rego", "templates/limits.rego"} {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mod, err := ast.ParseModuleWithOpts(name, string(src), ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+		if err != nil {
+			t.Fatalf("%s is not a module: %v", name, err)
+		}
+		c := ast.NewCompiler().WithStrict(true)
+		if c.Compile(map[string]*ast.Module{name: mod}); c.Failed() {
+			t.Errorf("%s does not compile on its own: %v", name, c.Errors)
+		}
 	}
 }

@@ -3,7 +3,10 @@ package policies_test
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,6 +44,9 @@ func render(t *testing.T, file string, sources map[string]string, field string) 
 	for _, name := range names {
 		b.WriteString("#   " + name + ": " + strings.TrimPrefix(sources[name], "../") + "\n")
 	}
+	if file == generated[0].file { // one package annotation per package
+		b.WriteString("\n# METADATA\n# title: Test data of the policies' tests\n# description: generated from the files named in each file's header\n")
+	}
 	b.WriteString("package authnzrv.testdata\n\n")
 	for _, name := range names {
 		raw, err := os.ReadFile(sources[name])
@@ -64,7 +70,7 @@ func render(t *testing.T, file string, sources map[string]string, field string) 
 		}
 		b.WriteString(name + " := " + string(text) + "\n\n")
 	}
-	out, err := format.SourceWithOpts(file, []byte(b.String()), format.Opts{RegoVersion: ast.RegoV1})
+	out, err := format.SourceWithOpts(file, []byte(b.String()), format.Opts{RegoVersion: ast.RegoV1, ParserOptions: &ast.ParserOptions{RegoVersion: ast.RegoV1}})
 	if err != nil {
 		t.Fatalf("format %s: %v", file, err)
 	}
@@ -96,6 +102,47 @@ func TestGeneratedFilesCurrent(t *testing.T) {
 		}
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s is not what its sources generate: run AUTHNZRV_UPDATE_GOLDEN=1 go test ./policies/", g.file)
+		}
+	}
+}
+
+// TestRegoLayout: every package of policies/ lives in the directory its
+// name gives and has a METADATA block, and lines stay within 120
+// characters.
+func TestRegoLayout(t *testing.T) {
+	annotated := map[string]bool{}
+	err := filepath.WalkDir("authnzrv", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".rego") {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		m, err := ast.ParseModuleWithOpts(path, string(src), ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+		if err != nil {
+			return err
+		}
+		pkg := strings.TrimSuffix(strings.TrimPrefix(m.Package.Path.String(), "data."), "_test")
+		if dir := strings.ReplaceAll(filepath.Dir(path), string(filepath.Separator), "."); dir != pkg {
+			t.Errorf("%s: package %s is not in directory %s", path, pkg, strings.ReplaceAll(pkg, ".", "/"))
+		}
+		if !strings.HasSuffix(path, "_test.rego") || strings.Contains(path, "testdata") {
+			annotated[pkg] = annotated[pkg] || slices.ContainsFunc(m.Annotations, func(a *ast.Annotations) bool { return a.Scope == "package" })
+		}
+		for i, line := range strings.Split(string(src), "\n") {
+			if len([]rune(line)) > 120 {
+				t.Errorf("%s:%d: %d characters", path, i+1, len([]rune(line)))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pkg, ok := range annotated {
+		if !ok {
+			t.Errorf("package %s has no METADATA block", pkg)
 		}
 	}
 }

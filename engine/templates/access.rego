@@ -1,3 +1,18 @@
+# METADATA
+# title: Access decision procedure
+# description: |
+#   The part of package authnzrv.access that is the same for every model
+#   (permissions.md §3). `authnzrv policy import` appends it, without this
+#   header, to the rules it generates from a model (grant, allowed,
+#   known_role); on its own it is a complete package that opa check reads.
+package authnzrv.access
+
+# The rules generated from the model (grant, allowed, known_role),
+# declared here without a value so that the procedure reads as a complete
+# package; the generated definitions give them their values.
+grant if false
+
+known_role if false
 
 # ---- Decision procedure (permissions.md §3), the same for every model. ----
 
@@ -66,6 +81,10 @@ default known_role := false
 # allowed implies grant, and grant a known role, so each test is reached
 # only when the ones above it failed; every test is positive (cheaper for
 # OPA than a negation).
+# METADATA
+# title: verdict
+# description: '"granted", or the reason of the denial: what the server asks'
+# entrypoint: true
 verdict := "granted" if {
 	allowed
 } else := "visibility gate closed" if {

@@ -1,3 +1,23 @@
+# METADATA
+# title: Limit decision procedure
+# description: |
+#   The part of package authnzrv.limits that is the same for every model
+#   (permissions.md §6). `authnzrv policy import` appends it, without this
+#   header, to the rules it generates from a model (rule, has_limit,
+#   passes, known_role, roles); on its own it is a complete package that
+#   opa check reads.
+package authnzrv.limits
+
+# The rules generated from the model (rule, has_limit, passes, known_role,
+# roles), declared here without a value so that the procedure reads as a
+# complete package; the generated definitions give them their values.
+rule := {"type": "", "kind": "int", "operator": "lt", "limit": 0, "cmp": 0} if false
+
+has_limit if false
+
+passes if false
+
+known_role if false
 
 # ---- Limit procedure (permissions.md §6), the same for every model. ----
 
@@ -56,6 +76,10 @@ default passes := false
 # words the reason as decision does below. passes implies has_limit, and
 # has_limit a known role, so each test is reached only when the ones above
 # it failed; every test is positive (cheaper for OPA than a negation).
+# METADATA
+# title: outcome
+# description: '"passes", "fails", "no_limit" or "unknown_role": what the server asks'
+# entrypoint: true
 outcome := "passes" if {
 	passes
 } else := "fails" if {
@@ -66,8 +90,17 @@ outcome := "passes" if {
 
 decision := {"allowed": false, "reason": sprintf("deny: unknown role '%s'", [input.role]), "error": "unknown_role"} if {
 	outcome == "unknown_role"
-} else := {"allowed": true, "reason": sprintf("allow: role '%s' has no limit '%s'", [input.role, input.limit_name])} if {
+} else := {"allowed": true, "reason": sprintf(
+	"allow: role '%s' has no limit '%s'",
+	[input.role, input.limit_name],
+)} if {
 	outcome == "no_limit"
-} else := {"allowed": true, "reason": sprintf("allow: %v %s %v for role '%s' limit '%s'", [input.value, rule.operator, rule.limit, input.role, input.limit_name])} if {
+} else := {"allowed": true, "reason": sprintf(
+	"allow: %v %s %v for role '%s' limit '%s'",
+	[input.value, rule.operator, rule.limit, input.role, input.limit_name],
+)} if {
 	outcome == "passes"
-} else := {"allowed": false, "reason": sprintf("deny: %v is not %s %v for role '%s' limit '%s'", [input.value, rule.operator, rule.limit, input.role, input.limit_name])}
+} else := {"allowed": false, "reason": sprintf(
+	"deny: %v is not %s %v for role '%s' limit '%s'",
+	[input.value, rule.operator, rule.limit, input.role, input.limit_name],
+)}

@@ -85,7 +85,10 @@ apikey_buckets := [identity_bucket("apikey", "apikey")] if input.has.apikey
 
 else := []
 
-buckets := array.concat(array.concat(email_buckets, [ip_bucket]), array.concat(user_buckets, array.concat(session_buckets, apikey_buckets)))
+buckets := array.concat(
+	array.concat(email_buckets, [ip_bucket]),
+	array.concat(user_buckets, array.concat(session_buckets, apikey_buckets)),
+)
 
 # METADATA
 # title: decision

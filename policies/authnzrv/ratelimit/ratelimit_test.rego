@@ -21,7 +21,8 @@ test_group_limits if {
 	ip_bucket(req("apikey-verify", "apikey"), {}).per_minute == 720
 	ip_bucket(req("internal-user-lock", "internal"), {}).per_minute == 3000
 	ip_bucket(req("health", "ipaddr"), {}).per_minute == 720
-	ip_bucket(req("session-new", "session"), {"session": 120, "burst": 150}) == {"kind": "ip", "per_minute": 120, "burst": 150}
+	conf := {"session": 120, "burst": 150}
+	ip_bucket(req("session-new", "session"), conf) == {"kind": "ip", "per_minute": 120, "burst": 150}
 }
 
 test_type_limits if {
@@ -42,7 +43,8 @@ test_email_types if {
 	with_email := object.union(mail, {"has": object.union(none, {"email": true})})
 	buckets := decide(with_email, {}).buckets
 	buckets[0] == {"kind": "email", "per_minute": 2, "burst": 2}
-	lookup := object.union(req("user-lookup-email", "user"), {"email_request": true, "has": object.union(none, {"email": true})})
+	has_email := object.union(none, {"email": true})
+	lookup := object.union(req("user-lookup-email", "user"), {"email_request": true, "has": has_email})
 	decide(lookup, {}).buckets[0].per_minute == 480
 
 	# An e-mail in a type without a per-address bucket draws from none.
@@ -51,7 +53,8 @@ test_email_types if {
 }
 
 test_identity_buckets if {
-	r := object.union(req("apikey-verify", "apikey"), {"has": {"email": false, "user": true, "session": true, "apikey": true}})
+	has := {"email": false, "user": true, "session": true, "apikey": true}
+	r := object.union(req("apikey-verify", "apikey"), {"has": has})
 	[b.kind | some b in decide(r, {}).buckets] == ["ip", "user", "session", "apikey"]
 	decide(r, {"burst": 1000}).buckets[1] == {"kind": "user", "per_minute": 480, "burst": 1000}
 }

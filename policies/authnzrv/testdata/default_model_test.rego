@@ -2,6 +2,10 @@
 # Regenerate with: AUTHNZRV_UPDATE_GOLDEN=1 go test ./policies/
 # Sources:
 #   default_model: testdata/permissions/default-permissions-model.json
+
+# METADATA
+# title: Test data of the policies' tests
+# description: generated from the files named in each file's header
 package authnzrv.testdata
 
 default_model := {

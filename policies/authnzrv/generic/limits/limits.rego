@@ -1,8 +1,10 @@
-# Generic limit policy: permissions.md §6, read from the JSON permissions
-# model in data.authnzrv.model. The oracle of the compiled package
-# authnzrv.limits.
+# METADATA
+# title: Generic limit policy
+# description: |
+#   permissions.md §6, read from the JSON permissions model in
+#   data.authnzrv.model. The oracle of the compiled package authnzrv.limits.
 #
-# Input: role, limit_name, value (the value_to_check of user-check-limit).
+#   Input: role, limit_name, value (the value_to_check of user-check-limit).
 package authnzrv.generic.limits
 
 model := data.authnzrv.model
@@ -63,14 +65,30 @@ passes if {
 	cast(input.value) < cast(rule.limit)
 }
 
+no_limit_reason := sprintf("allow: role '%s' has no limit '%s'", [input.role, input.limit_name])
+
+# METADATA
+# title: decision
+# description: '{"allowed": bool, "reason": words, "error": code when the model cannot answer}'
+# entrypoint: true
 decision := {"allowed": false, "reason": sprintf("deny: unknown role '%s'", [input.role]), "error": "unknown_role"} if {
 	not role_rule
-} else := {"allowed": true, "reason": sprintf("allow: role '%s' has no limit '%s'", [input.role, input.limit_name])} if {
+} else := {"allowed": true, "reason": no_limit_reason} if {
 	not rule
-} else := {"allowed": true, "reason": sprintf("allow: role '%s' has no limit '%s'", [input.role, input.limit_name])} if {
+} else := {"allowed": true, "reason": no_limit_reason} if {
 	count(rule) == 0
-} else := {"allowed": false, "reason": sprintf("deny: limit type '%v' of '%s' is not defined", [rule.type, input.limit_name]), "error": "undefined_limit_type"} if {
+} else := {
+	"allowed": false,
+	"reason": sprintf("deny: limit type '%v' of '%s' is not defined", [rule.type, input.limit_name]),
+	"error": "undefined_limit_type",
+} if {
 	not limit_type
-} else := {"allowed": true, "reason": sprintf("allow: %v %s %v for role '%s'", [input.value, limit_type.operator, rule.limit, input.role])} if {
+} else := {"allowed": true, "reason": sprintf(
+	"allow: %v %s %v for role '%s'",
+	[input.value, limit_type.operator, rule.limit, input.role],
+)} if {
 	passes
-} else := {"allowed": false, "reason": sprintf("deny: %v is not %s %v for role '%s' limit '%s'", [input.value, limit_type.operator, rule.limit, input.role, input.limit_name])}
+} else := {"allowed": false, "reason": sprintf(
+	"deny: %v is not %s %v for role '%s' limit '%s'",
+	[input.value, limit_type.operator, rule.limit, input.role, input.limit_name],
+)}

@@ -23,12 +23,18 @@ test_pinned_cases if {
 test_errors if {
 	check("wizard", "max_requests", 1).error == "unknown_role"
 	d := limits.decision with input as {"role": "staff", "limit_name": "quota", "value": 1}
-		with data.authnzrv.model as object.union(testdata.default_model, {"role_policy": {"staff": {"limits": {"quota": {"type": "huge", "limit": 3}}}}})
+		with data.authnzrv.model as object.union(
+			testdata.default_model,
+			{"role_policy": {"staff": {"limits": {"quota": {"type": "huge", "limit": 3}}}}},
+		)
 	d.error == "undefined_limit_type"
 }
 
 float_model := object.union(testdata.default_model, {
-	"limits": {"fmax": {"type": "float", "operator": "lt"}, "fmin": {"type": "float", "operator": "gt"}, "odd": {"type": "int", "operator": "eq"}, "raw": {"type": "str", "operator": "gt"}},
+	"limits": {
+		"fmax": {"type": "float", "operator": "lt"}, "fmin": {"type": "float", "operator": "gt"},
+		"odd": {"type": "int", "operator": "eq"}, "raw": {"type": "str", "operator": "gt"},
+	},
 	"role_policy": {"staff": {"limits": {
 		"ratio": {"type": "fmax", "limit": 0.5},
 		"floor": {"type": "fmin", "limit": 1.5},
