@@ -53,6 +53,6 @@ over the flag (see README.md).`,
 		RunE:          runServe,
 	}
 	registerServeFlags(root)
-	root.AddCommand(newMigrateCmd(), newKeygenCmd(), newVersionCmd(), newPolicyCmd(), newUserCmd(), newHashersCmd(), newImportCmd(), newBenchCmd())
+	root.AddCommand(newConfigCmd(), newMigrateCmd(), newKeygenCmd(), newVersionCmd(), newPolicyCmd(), newUserCmd(), newHashersCmd(), newImportCmd(), newBenchCmd())
 	return root
 }
