@@ -57,7 +57,7 @@ func disagreements(c *config.Config) []string {
 	return out
 }
 
-func TestResolution(t *testing.T) {
+func TestLoadResolution(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	writeFile(t, dir, "secret", "\n"+key+"\n\n")
@@ -178,9 +178,9 @@ func TestResolution(t *testing.T) {
 	}
 }
 
-// TestPrecedence: every combination of flag, environment and env file for
+// TestLoadPrecedence: every combination of flag, environment and env file for
 // one item; the winner, its recorded source and the disagreement line.
-func TestPrecedence(t *testing.T) {
+func TestLoadPrecedence(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	f := writeFile(t, dir, "b.env", "AUTHNZERVER_PORT=13432\n")
@@ -237,10 +237,10 @@ func TestPrecedence(t *testing.T) {
 	}
 }
 
-// TestPrecedenceEveryKind: the order holds for strings, booleans and
+// TestLoadPrecedenceEveryKind: the order holds for strings, booleans and
 // choices too, and a flag given explicitly with the default's value still
 // wins.
-func TestPrecedenceEveryKind(t *testing.T) {
+func TestLoadPrecedenceEveryKind(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	f := writeFile(t, dir, "b.env", "AUTHNZERVER_LISTEN=10.0.0.3\nAUTHNZERVER_METRICS=off\nAUTHNZERVER_REDISFAILURE=closed\n")
@@ -303,7 +303,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-func TestValidate(t *testing.T) {
+func TestConfigValidate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	tests := []struct {
@@ -345,9 +345,9 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// TestValidateHandBuilt: a Config made without Load is checked the same way,
+// TestConfigValidateHandBuilt: a Config made without Load is checked the same way,
 // its errors naming only the item.
-func TestValidateHandBuilt(t *testing.T) {
+func TestConfigValidateHandBuilt(t *testing.T) {
 	t.Parallel()
 	c, err := load(t, nil, required)
 	if err != nil {
@@ -360,7 +360,7 @@ func TestValidateHandBuilt(t *testing.T) {
 	}
 }
 
-func TestParseDBURL(t *testing.T) {
+func TestConfigParseDBURL(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		in             string
@@ -466,4 +466,47 @@ func FuzzParseDBURL(f *testing.F) {
 			t.Fatalf("driver %q", u.Driver)
 		}
 	})
+}
+
+// TestConfigRegisterFlags: one flag per item with the item's default and
+// value name, plus --envfile and --confvars; --autosetup is the serving
+// command's. GetString keeps working on string items (autosetup reads
+// --basedir so).
+func TestConfigRegisterFlags(t *testing.T) {
+	t.Parallel()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	config.RegisterFlags(fs)
+	for _, it := range config.Items() {
+		f := fs.Lookup(it.Flag)
+		if it.Name == "autosetup" {
+			if f != nil {
+				t.Error("RegisterFlags registered --autosetup")
+			}
+			continue
+		}
+		if f == nil {
+			t.Errorf("no flag --%s", it.Flag)
+			continue
+		}
+		if f.DefValue != it.Default || f.Value.Type() != it.ArgName() {
+			t.Errorf("--%s: default %q type %q, want %q %q", it.Flag, f.DefValue, f.Value.Type(), it.Default, it.ArgName())
+		}
+		for _, e := range it.Env {
+			if !strings.Contains(f.Usage, e) {
+				t.Errorf("--%s: help does not name %s", it.Flag, e)
+			}
+		}
+	}
+	if err := fs.Parse([]string{"--basedir=/srv/a", "--port=1"}); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := fs.GetString("basedir"); err != nil || s != "/srv/a" {
+		t.Fatalf("GetString(basedir) = %q, %v", s, err)
+	}
+	usage := fs.FlagUsages()
+	for _, want := range []string{"--port int", "--metrics 1|0", "--redisfailure open|closed", "--envfile string"} {
+		if !strings.Contains(usage, want) {
+			t.Errorf("flag usage lacks %q", want)
+		}
+	}
 }

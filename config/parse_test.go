@@ -50,10 +50,10 @@ func boolField(c *config.Config, name string) bool {
 		"emailtlsverify": c.EmailTLSVerify, "adopt": c.Adopt, "bergson": c.Bergson}[name]
 }
 
-// TestBooleanSpellings: every accepted spelling, through every boolean
+// TestLoadBooleanSpellings: every accepted spelling, through every boolean
 // item, from the environment and from the flag; every refused one fails with
 // the item and the source named.
-func TestBooleanSpellings(t *testing.T) {
+func TestLoadBooleanSpellings(t *testing.T) {
 	t.Parallel()
 	bc := readBooleans(t)
 	type tc struct {
@@ -110,8 +110,8 @@ func TestBooleanSpellings(t *testing.T) {
 	}
 }
 
-// TestParseBool: the parser alone.
-func TestParseBool(t *testing.T) {
+// TestConfigParseBool: the parser alone.
+func TestConfigParseBool(t *testing.T) {
 	t.Parallel()
 	bc := readBooleans(t)
 	for want, list := range map[bool][]string{true: bc.True, false: bc.False} {
@@ -128,9 +128,9 @@ func TestParseBool(t *testing.T) {
 	}
 }
 
-// TestBooleanRegressions: the two inversions the reference's "only 1 is
+// TestLoadBooleanRegressions: the two inversions the reference's "only 1 is
 // true" rule caused in authnzrv before strict booleans.
-func TestBooleanRegressions(t *testing.T) {
+func TestLoadBooleanRegressions(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
@@ -157,8 +157,8 @@ func TestBooleanRegressions(t *testing.T) {
 	}
 }
 
-// TestRanges: each integer item's bounds, just inside and just outside.
-func TestRanges(t *testing.T) {
+// TestLoadRanges: each integer item's bounds, just inside and just outside.
+func TestLoadRanges(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		env   string
@@ -220,8 +220,8 @@ func checkErr(t *testing.T, err error, want string) {
 	}
 }
 
-// TestEnumerations: choices in any case, stored lower-cased; others refused.
-func TestEnumerations(t *testing.T) {
+// TestLoadEnumerations: choices in any case, stored lower-cased; others refused.
+func TestLoadEnumerations(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		args []string
@@ -255,9 +255,9 @@ func TestEnumerations(t *testing.T) {
 	}
 }
 
-// TestURLs: redis, otlpendpoint and authdb accept only their schemes, with
+// TestLoadURLs: redis, otlpendpoint and authdb accept only their schemes, with
 // a host; the errors mask passwords.
-func TestURLs(t *testing.T) {
+func TestLoadURLs(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		env  string
@@ -286,9 +286,9 @@ func TestURLs(t *testing.T) {
 	}
 }
 
-// TestPaths: files named by items must exist when set (checked by Validate,
+// TestLoadPaths: files named by items must exist when set (checked by Validate,
 // naming the source); [[basedir]] and [[homedir]] are replaced.
-func TestPaths(t *testing.T) {
+func TestLoadPaths(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	file := writeFile(t, dir, "exists.json", "{}")

@@ -79,17 +79,25 @@ func screenVariables(process, file map[string]string, filePath string) (ignored,
 }
 
 // Suggest returns the known variable closest to name ("" when none is close
-// enough): within an edit distance of 2 or a third of the name, or a known
-// name that starts the given one (AUTHNZERVER_REDISURL: AUTHNZERVER_REDIS).
+// enough): within an edit distance of 2 or a third of the name, or one name
+// starting the other (AUTHNZERVER_REDISURL: AUTHNZERVER_REDIS). On a tie a
+// name with the same prefix wins (AUTHNZERVER_PROT: AUTHNZERVER_PORT, not
+// PORT).
 func Suggest(name string) string {
-	bare := strings.TrimPrefix(strings.ToUpper(name), envPrefix)
-	best, bestD := "", -1
+	upper := strings.ToUpper(name)
+	bare := strings.TrimPrefix(upper, envPrefix)
+	prefixed := strings.HasPrefix(upper, envPrefix)
+	best, bestD, bestSame := "", -1, false
 	for _, k := range knownNames() {
 		kb := strings.TrimPrefix(k, envPrefix)
 		d := levenshtein.ComputeDistance(bare, kb)
-		close := d <= 2 || d*3 <= len(bare) || (len(kb) >= 4 && strings.HasPrefix(bare, kb))
-		if close && (bestD < 0 || d < bestD) {
-			best, bestD = k, d
+		startsWith := (len(kb) >= 4 && strings.HasPrefix(bare, kb)) || (len(bare) >= 4 && strings.HasPrefix(kb, bare))
+		if d > 2 && d*3 > len(bare) && !startsWith {
+			continue
+		}
+		same := strings.HasPrefix(k, envPrefix) == prefixed
+		if bestD < 0 || d < bestD || (d == bestD && same && !bestSame) {
+			best, bestD, bestSame = k, d, same
 		}
 	}
 	return best
