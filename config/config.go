@@ -141,24 +141,13 @@ func Help(name string) string {
 // never include a secret's value.
 func Load(fs *pflag.FlagSet, environ []string, homeDir string) (*Config, error) {
 	process := parseEnviron(environ)
-	c := &Config{}
-	var file map[string]string
-	if f := fs.Lookup("envfile"); f != nil && strings.TrimSpace(f.Value.String()) != "" {
-		path := strings.TrimSpace(f.Value.String())
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("envfile: %w", err)
-		}
-		if file, err = ParseEnvFile(string(data)); err != nil {
-			return nil, fmt.Errorf("envfile %s: %w", path, err)
-		}
-		c.EnvFile = path
+	file, path, err := readEnvFile(fs)
+	if err != nil {
+		return nil, err
 	}
-	prov := &Provenance{EnvFile: c.EnvFile}
-	items := resolvable()
-	vals := make(map[string]*Value, len(items))
-	for _, it := range items {
-		v, dis := resolve(it, fs, process, file, c.EnvFile)
+	prov := &Provenance{EnvFile: path}
+	for _, it := range resolvable() {
+		v, dis := resolve(it, fs, process, file, path)
 		if v.Given == "" && it.Required {
 			if v.Source.Kind == FromDefault {
 				return nil, fmt.Errorf("%s: required (set %s or --%s)", it.Name, it.Env[0], it.Flag)
@@ -170,20 +159,67 @@ func Load(fs *pflag.FlagSet, environ []string, homeDir string) (*Config, error) 
 			prov.Disagreements = append(prov.Disagreements, *dis)
 		}
 	}
-	for i := range prov.Values {
-		vals[prov.Values[i].Item] = &prov.Values[i]
+	c := &Config{EnvFile: path, Provenance: prov}
+	if err := c.convert(homeDir); err != nil {
+		return nil, err
 	}
-	basedir, err := filepath.Abs(effective(vals["basedir"]))
+	c.AdminEmail = process["AUTHNZERVER_ADMIN_EMAIL"]
+	c.AdminPassword = process["AUTHNZERVER_ADMIN_PASSWORD"]
+	prov.Ignored, prov.Unknown = screenVariables(process, file, path)
+	if f := fs.Lookup("confvars"); f != nil && strings.TrimSpace(f.Value.String()) != "" {
+		prov.Ignored = append(prov.Ignored, Variable{Name: "--confvars", Source: Source{Kind: FromFlag, Name: "--confvars"},
+			Reason: "confvars.py plug-ins are Python; authnzrv resolves its items itself"})
+	}
+	return c, nil
+}
+
+// readEnvFile reads the env file --envfile names, if it names one: a file
+// named but missing is an error.
+func readEnvFile(fs *pflag.FlagSet) (map[string]string, string, error) {
+	f := fs.Lookup("envfile")
+	if f == nil || strings.TrimSpace(f.Value.String()) == "" {
+		return nil, "", nil
+	}
+	path := strings.TrimSpace(f.Value.String())
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("basedir: %w", err)
+		return nil, "", fmt.Errorf("envfile: %w", err)
+	}
+	m, err := ParseEnvFile(string(data))
+	if err != nil {
+		return nil, "", fmt.Errorf("envfile %s: %w", path, err)
+	}
+	return m, path, nil
+}
+
+// convert sets c's fields from the resolved values in c.Provenance:
+// basedir first (made absolute), [[basedir]] and [[homedir]] replaced, the
+// secret and salt read from the files they name, integers and booleans
+// parsed. It records each effective value in the provenance.
+func (c *Config) convert(homeDir string) error {
+	vals := c.Provenance.Values
+	var basedir string
+	for i := range vals {
+		if vals[i].Item == "basedir" {
+			b, err := filepath.Abs(effective(&vals[i]))
+			if err != nil {
+				return fmt.Errorf("basedir: %w", err)
+			}
+			basedir = b
+		}
 	}
 	expand := func(s string) string {
 		s = strings.ReplaceAll(s, "[[basedir]]", basedir)
 		return strings.ReplaceAll(s, "[[homedir]]", homeDir)
 	}
 	fields := c.fields()
-	for _, it := range items {
-		v := vals[it.Name]
+	items := map[string]Item{}
+	for _, it := range resolvable() {
+		items[it.Name] = it
+	}
+	for i := range vals {
+		v := &vals[i]
+		it := items[v.Item]
 		raw := effective(v)
 		if it.Name == "basedir" {
 			raw = basedir
@@ -199,17 +235,15 @@ func Load(fs *pflag.FlagSet, environ []string, homeDir string) (*Config, error) 
 		case *int:
 			n, err := strconv.Atoi(raw)
 			if err != nil {
-				return nil, fail("%q is not an integer", raw)
+				return fail("%q is not an integer", raw)
 			}
-			*dst = n
-			v.Value = strconv.Itoa(n)
+			*dst, v.Value = n, strconv.Itoa(n)
 		case *bool:
 			b, err := ParseBool(raw)
 			if err != nil {
-				return nil, fail("%q is not a boolean (want 1/0, true/false, yes/no or on/off)", raw)
+				return fail("%q is not a boolean (want 1/0, true/false, yes/no or on/off)", raw)
 			}
-			*dst = b
-			v.Value = strconv.FormatBool(b)
+			*dst, v.Value = b, strconv.FormatBool(b)
 		case *string:
 			s := raw
 			if it.Kind == Enum {
@@ -222,23 +256,18 @@ func Load(fs *pflag.FlagSet, environ []string, homeDir string) (*Config, error) 
 				if st, err := os.Stat(s); err == nil && st.Mode().IsRegular() {
 					data, err := os.ReadFile(s)
 					if err != nil {
-						return nil, fail("read %s: %v", s, err)
+						return fail("read %s: %v", s, err)
 					}
 					v.File = s
 					s = strings.Trim(string(data), "\n")
 				}
 			}
-			*dst = s
-			v.Value = s
+			*dst, v.Value = s, s
 		default:
-			return nil, fmt.Errorf("%s: no configuration field", it.Name)
+			return fmt.Errorf("%s: no configuration field", it.Name)
 		}
 	}
-	c.AdminEmail = process["AUTHNZERVER_ADMIN_EMAIL"]
-	c.AdminPassword = process["AUTHNZERVER_ADMIN_PASSWORD"]
-	prov.Ignored, prov.Unknown = screenVariables(process, file, c.EnvFile)
-	c.Provenance = prov
-	return c, nil
+	return nil
 }
 
 // resolvable returns the items Load resolves (not the command-line-only

@@ -176,8 +176,8 @@ func quoteBlank(s string) string {
 	return s
 }
 
-// Variable is an environment variable or env file key that Load did not
-// use.
+// Variable is an environment variable, env file key or flag that Load did
+// not use.
 type Variable struct {
 	// Name is the variable's name, upper-cased.
 	Name string
@@ -193,8 +193,11 @@ type Variable struct {
 // String renders the variable as one log line; its value is never shown.
 func (v Variable) String() string {
 	where := "env"
-	if v.Source.Kind == FromEnvFile {
+	switch v.Source.Kind {
+	case FromEnvFile:
 		where = "envfile " + v.Source.Path
+	case FromFlag:
+		where = "flag"
 	}
 	s := v.Name + " (" + where + ")"
 	if v.Reason != "" {

@@ -41,6 +41,8 @@ func TestLoadIgnoredAndUnknownVariables(t *testing.T) {
 			[]string{"AUTHNZERVER_WORKRES (env): no configuration item uses it; did you mean AUTHNZERVER_WORKERS?"}},
 		{"unknown without a close name", nil, []string{"AUTHNZERVER_ZZZZZZZZZZZZ=1"}, nil,
 			[]string{"AUTHNZERVER_ZZZZZZZZZZZZ (env): no configuration item uses it"}},
+		{"confvars flag", []string{"--confvars=/srv/confvars.py"}, nil,
+			[]string{"--confvars (flag): confvars.py plug-ins are Python; authnzrv resolves its items itself"}, nil},
 		{"other prefixes in the environment are not ours", nil, []string{"HOME=/root", "AUTHNZRV_TEST_POSTGRES=x", "PATH=/bin"}, nil, nil},
 		{"envfile keys", []string{"--envfile", f}, nil,
 			[]string{

@@ -184,8 +184,11 @@ func writeShowJSON(w io.Writer, cfg *config.Config) error {
 		out := []shownVariable{}
 		for _, v := range vs {
 			src := "env"
-			if v.Source.Kind == config.FromEnvFile {
+			switch v.Source.Kind {
+			case config.FromEnvFile:
 				src = v.Source.String()
+			case config.FromFlag:
+				src = "flag"
 			}
 			out = append(out, shownVariable{Name: v.Name, Source: src, Reason: v.Reason, Suggestion: v.Suggestion})
 		}
