@@ -80,36 +80,42 @@ func (s *Server) rateRequest(env *Envelope, rt *request) limiter.Request {
 }
 
 // rateLimited asks the policy for the request's buckets and draws from them.
-// It returns the wait for Retry-After when the request must be refused.
+// It returns the status to refuse with (429, or 503 when the limiter's store
+// cannot be asked and its failure policy is closed) and the wait for
+// Retry-After; status 0 admits the request.
 func (s *Server) rateLimited(ctx context.Context, log interface {
 	Info(string, ...any)
 	Warn(string, ...any)
-}, req limiter.Request) (bool, time.Duration) {
+}, req limiter.Request) (int, time.Duration) {
 	if s.deps.Rates == nil || s.opts.Limiter == nil {
-		return false, 0
+		return 0, 0
 	}
 	d, err := s.deps.Rates.RateLimits(ctx, req)
 	if err != nil {
 		log.Warn("rate-limit policy failed; request admitted", "error", err)
-		return false, 0
+		return 0, 0
 	}
 	if d.Refuse != "" {
 		s.opts.Metrics.limit("refused")
 		log.Info("request refused by the rate-limit policy", "reason", d.Refuse)
-		return true, 3 * time.Minute
+		return http.StatusTooManyRequests, 3 * time.Minute
 	}
 	res, err := s.opts.Limiter.Allow(ctx, d.Buckets)
 	if err != nil {
 		s.opts.Metrics.limit("error")
-		log.Warn("rate limiter unavailable", "error", err, "admitted", res.Allowed)
+		if !res.Allowed {
+			log.Warn("rate limiter unavailable; request refused (failure policy closed)", "error", err)
+			return http.StatusServiceUnavailable, 30 * time.Second
+		}
+		log.Warn("rate limiter unavailable; request admitted (failure policy open)", "error", err)
 	}
 	if !res.Allowed {
 		s.opts.Metrics.limit("limited")
 		log.Info("rate limit exceeded", "bucket_kind", bucketKind(res.Bucket), "retry_after", res.RetryAfter)
-		return true, res.RetryAfter
+		return http.StatusTooManyRequests, res.RetryAfter
 	}
 	s.opts.Metrics.limit("admitted")
-	return false, 0
+	return 0, 0
 }
 
 // bucketKind is the bucket key's first component (keys may hold PII).
@@ -118,28 +124,39 @@ func bucketKind(key string) string {
 	return k
 }
 
-// write429 refuses a request over its limit.
-func write429(c echo.Context, wait time.Duration) error {
+// writeLimited refuses a request over its limit (429), or because a store
+// the server shares with other instances is unavailable (503), with the
+// wait in Retry-After.
+func writeLimited(c echo.Context, code int, wait time.Duration) error {
 	c.Response().Header().Set("Retry-After", limiter.RetryAfterSeconds(wait))
 	c.Response().Header().Set(echo.HeaderContentType, "text/plain; charset=UTF-8")
-	c.Response().WriteHeader(http.StatusTooManyRequests)
-	_, err := c.Response().Write([]byte(body429))
+	c.Response().WriteHeader(code)
+	_, err := c.Response().Write([]byte(plainError(code)))
 	return err
 }
 
-// replayed reports whether this request token was seen before (only when a
+// replayCheck refuses a request token that was seen before (only when a
 // request TTL is set: without one a token would have to be remembered
-// forever).
-func (s *Server) replayed(ctx context.Context, log interface{ Warn(string, ...any) }, token []byte) bool {
+// forever). It returns 0 to admit the request, 401 for a replay, and 503
+// when the guard's store cannot be asked and its failure policy is closed.
+func (s *Server) replayCheck(ctx context.Context, log interface{ Warn(string, ...any) }, token []byte) int {
 	if s.opts.Replay == nil || s.opts.RequestTTL <= 0 {
-		return false
+		return 0
 	}
 	sum := sha256.Sum256(token)
 	first, err := s.opts.Replay.First(ctx, hex.EncodeToString(sum[:16]))
-	if err != nil {
-		log.Warn("replay guard unavailable", "error", err, "admitted", first)
+	switch {
+	case err != nil && !first:
+		log.Warn("replay guard unavailable; request refused (failure policy closed)", "error", err)
+		return http.StatusServiceUnavailable
+	case err != nil:
+		log.Warn("replay guard unavailable; request admitted (failure policy open)", "error", err)
+		return 0
+	case !first:
+		log.Warn("replayed request token refused")
+		return http.StatusUnauthorized
 	}
-	return !first
+	return 0
 }
 
 // backoff is the delay after the n-th consecutive failure.

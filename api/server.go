@@ -175,6 +175,7 @@ const (
 	body400 = "HTTP 400: Could not service this request because of invalid request parameters."
 	body401 = "HTTP 401: Could not service this request because of invalid request authentication token or violation of host restriction."
 	body429 = "HTTP 429: Could not service this request because the set rate limit has been exceeded."
+	body503 = "HTTP 503: Could not service this request because a store shared by the server's instances (Redis) is unavailable. Try again later."
 	page404 = "<html><title>404: Not Found</title><body>404: Not Found</body></html>"
 )
 
@@ -186,6 +187,8 @@ func plainError(code int) string {
 		return body401
 	case http.StatusTooManyRequests:
 		return body429
+	case http.StatusServiceUnavailable:
+		return body503
 	}
 	return fmt.Sprintf("HTTP %d: Could not service this request.", code)
 }
@@ -338,9 +341,12 @@ func (s *Server) serveAPIInner(c echo.Context) error {
 	}()
 	c.Set("request", env.Request)
 	log := s.log.With("reqid", clip(string(env.ReqID), maxEchoedName), "request", clip(env.Request, maxEchoedName))
-	if s.replayed(ctx, log, token) {
-		log.Warn("replayed request token refused")
-		return writePlain(c, http.StatusUnauthorized)
+	switch code := s.replayCheck(ctx, log, token); code {
+	case 0:
+	case http.StatusServiceUnavailable:
+		return writeLimited(c, code, 30*time.Second)
+	default:
+		return writePlain(c, code)
 	}
 	if env.ReqID == nil {
 		log.Info("request without reqid refused")
@@ -358,8 +364,8 @@ func (s *Server) serveAPIInner(c echo.Context) error {
 	}
 	ctx = engine.WithRequestID(ctx, clip(string(env.ReqID), maxEchoedName))
 	if s.opts.RateLimited {
-		if limited, wait := s.rateLimited(ctx, log, s.rateRequest(env, s.requests[env.Request])); limited {
-			return write429(c, wait)
+		if code, wait := s.rateLimited(ctx, log, s.rateRequest(env, s.requests[env.Request])); code != 0 {
+			return writeLimited(c, code, wait)
 		}
 	}
 	rc := &reqCtx{log: log, request: env.Request, clientIP: env.ClientIP}
@@ -470,8 +476,8 @@ func (s *Server) serveHealth(c echo.Context) error {
 	start := time.Now()
 	if s.opts.RateLimited {
 		req := limiter.Request{Type: "health", Group: groupIP, ClientIP: s.deps.PII.Key(remoteIP(c.Request()))}
-		if limited, wait := s.rateLimited(c.Request().Context(), s.log, req); limited {
-			return write429(c, wait)
+		if code, wait := s.rateLimited(c.Request().Context(), s.log, req); code != 0 {
+			return writeLimited(c, code, wait)
 		}
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)

@@ -34,18 +34,26 @@ type DBURL struct {
 // mysql://user:pass@host:port/db, mysql+driver://… (mysql+pymysql,
 // mysql+mysqldb), mariadb://… and mariadb+driver://…, with the optional
 // query parameters unix_socket=/path and charset=name. Errors are one line,
-// name authdb and never contain the password.
+// start with "authdb: " and never include the URL (it may hold a password).
 func ParseDBURL(s string) (DBURL, error) {
+	u, err := parseDBURL(s)
+	if err != nil {
+		return DBURL{}, fmt.Errorf("authdb: %w", err)
+	}
+	return u, nil
+}
+
+func parseDBURL(s string) (DBURL, error) {
 	s = strings.TrimSpace(s)
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
-		return DBURL{}, fmt.Errorf("authdb: not a database URL (want sqlite:///path, postgresql://user@host:port/db or mysql://user@host:port/db)")
+		return DBURL{}, fmt.Errorf("not a database URL (want sqlite:///path, postgresql://user@host:port/db or mysql://user@host:port/db)")
 	}
 	base, _, _ := strings.Cut(strings.ToLower(scheme), "+")
 	switch base {
 	case "sqlite":
 		if !strings.HasPrefix(rest, "/") || len(rest) < 2 {
-			return DBURL{}, fmt.Errorf("authdb: SQLite URLs are sqlite:///relative/path or sqlite:////absolute/path")
+			return DBURL{}, fmt.Errorf("SQLite URLs are sqlite:///relative/path or sqlite:////absolute/path")
 		}
 		p := rest[1:] // "/abs" or "rel"
 		if p == ":memory:" {
@@ -59,13 +67,13 @@ func ParseDBURL(s string) (DBURL, error) {
 	case "postgresql", "postgres":
 		u, err := url.Parse("postgres://" + rest)
 		if err != nil {
-			return DBURL{}, fmt.Errorf("authdb: malformed PostgreSQL URL")
+			return DBURL{}, fmt.Errorf("malformed PostgreSQL URL")
 		}
 		if u.Host == "" && u.Query().Get("host") == "" {
-			return DBURL{}, fmt.Errorf("authdb: PostgreSQL URL has no host")
+			return DBURL{}, fmt.Errorf("PostgreSQL URL has no host")
 		}
 		if strings.Trim(u.Path, "/") == "" {
-			return DBURL{}, fmt.Errorf("authdb: PostgreSQL URL has no database name")
+			return DBURL{}, fmt.Errorf("PostgreSQL URL has no database name")
 		}
 		return DBURL{Driver: "postgres", DSN: u.String()}, nil
 	case "mysql", "mariadb":
@@ -75,7 +83,7 @@ func ParseDBURL(s string) (DBURL, error) {
 		}
 		return DBURL{Driver: "mysql", DSN: dsn}, nil
 	default:
-		return DBURL{}, fmt.Errorf("authdb: unsupported database %q (want sqlite, postgresql, mysql or mariadb)", base)
+		return DBURL{}, fmt.Errorf("unsupported database %q (want sqlite, postgresql, mysql or mariadb)", base)
 	}
 }
 
@@ -87,7 +95,7 @@ var charsetName = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
 func mysqlDSN(rest string) (string, error) {
 	u, err := url.Parse("mysql://" + rest)
 	if err != nil || u.Opaque != "" {
-		return "", fmt.Errorf("authdb: malformed MySQL URL")
+		return "", fmt.Errorf("malformed MySQL URL")
 	}
 	cfg := mysql.NewConfig()
 	cfg.ParseTime = true
@@ -95,7 +103,7 @@ func mysqlDSN(rest string) (string, error) {
 	socket := ""
 	query, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return "", fmt.Errorf("authdb: malformed MySQL URL query")
+		return "", fmt.Errorf("malformed MySQL URL query")
 	}
 	for k, vs := range query {
 		v := ""
@@ -105,20 +113,20 @@ func mysqlDSN(rest string) (string, error) {
 		switch k {
 		case "unix_socket":
 			if !strings.HasPrefix(v, "/") {
-				return "", fmt.Errorf("authdb: MySQL unix_socket must be an absolute path")
+				return "", fmt.Errorf("MySQL unix_socket must be an absolute path")
 			}
 			socket = v
 		case "charset":
 			if !charsetName.MatchString(v) {
-				return "", fmt.Errorf("authdb: MySQL charset is not a character set name")
+				return "", fmt.Errorf("MySQL charset is not a character set name")
 			}
 			charset = v
 		default:
-			return "", fmt.Errorf("authdb: unsupported MySQL URL parameter %q (want unix_socket or charset)", k)
+			return "", fmt.Errorf("unsupported MySQL URL parameter %q (want unix_socket or charset)", k)
 		}
 	}
 	if err := cfg.Apply(mysql.Charset(charset, "")); err != nil {
-		return "", fmt.Errorf("authdb: MySQL charset: %w", err)
+		return "", fmt.Errorf("MySQL charset: %w", err)
 	}
 	switch {
 	case socket != "":
@@ -129,22 +137,22 @@ func mysqlDSN(rest string) (string, error) {
 			port = "3306"
 		}
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return "", fmt.Errorf("authdb: MySQL URL port is not a TCP port")
+			return "", fmt.Errorf("MySQL URL port is not a TCP port")
 		}
 		cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(u.Hostname(), port)
 	default:
-		return "", fmt.Errorf("authdb: MySQL URL has no host (give host[:port] or ?unix_socket=/path)")
+		return "", fmt.Errorf("MySQL URL has no host (give host[:port] or ?unix_socket=/path)")
 	}
 	cfg.DBName = strings.TrimPrefix(u.Path, "/")
 	if cfg.DBName == "" {
-		return "", fmt.Errorf("authdb: MySQL URL has no database name")
+		return "", fmt.Errorf("MySQL URL has no database name")
 	}
 	if u.User != nil {
 		cfg.User = u.User.Username()
 		cfg.Passwd, _ = u.User.Password()
 	}
 	if cfg.Passwd != "" && cfg.User == "" {
-		return "", fmt.Errorf("authdb: MySQL URL has a password but no user name")
+		return "", fmt.Errorf("MySQL URL has a password but no user name")
 	}
 	dsn := cfg.FormatDSN()
 	// The DSN format has no escapes for the user name and address: check
@@ -152,7 +160,7 @@ func mysqlDSN(rest string) (string, error) {
 	back, err := mysql.ParseDSN(dsn)
 	if err != nil || back.User != cfg.User || back.Passwd != cfg.Passwd || back.Net != cfg.Net ||
 		back.Addr != cfg.Addr || back.DBName != cfg.DBName {
-		return "", fmt.Errorf("authdb: MySQL URL has characters the driver cannot take in the user name, host, socket or database name")
+		return "", fmt.Errorf("MySQL URL has characters the driver cannot take in the user name, host, socket or database name")
 	}
 	return dsn, nil
 }
@@ -164,68 +172,117 @@ func ValidFernetKey(k string) bool {
 	return err == nil && len(b) == 32
 }
 
-// Validate checks the values that the reference only finds wrong per
-// request (quirks #1, #38). Errors are one line and name the item; they never
-// include the secret's value.
+// Validate checks every item against its kind (ranges, choices, URLs, files
+// that must exist) and the rules between items, which the reference only
+// finds wrong per request (quirks #1, #38). Errors are one line, name the
+// item and, on a loaded Config, its source; they never include a secret's
+// value.
 func (c *Config) Validate() error {
+	fields := c.fields()
+	for _, it := range resolvable() {
+		if err := checkItem(it, fields[it.Name]); err != nil {
+			return c.fail(it.Name, err)
+		}
+	}
 	if !ValidFernetKey(c.Secret) {
-		return fmt.Errorf("secret: not a Fernet key (want 44 characters of URL-safe base64 encoding 32 bytes, or the path of a file holding one; 'authnzrv keygen' makes one)")
+		return c.fail("secret", fmt.Errorf("not a Fernet key (want 44 characters of URL-safe base64 encoding 32 bytes, or the path of a file holding one; 'authnzrv keygen' makes one)"))
 	}
 	if strings.TrimSpace(c.PIISalt) == "" {
-		return fmt.Errorf("piisalt: empty")
-	}
-	if _, err := ParseDBURL(c.AuthDB); err != nil {
-		return err
-	}
-	if c.Port < 0 || c.Port > 65535 {
-		return fmt.Errorf("port: %d is not a TCP port", c.Port)
-	}
-	if c.EmailPort < 1 || c.EmailPort > 65535 {
-		return fmt.Errorf("emailport: %d is not a TCP port", c.EmailPort)
-	}
-	positive := []struct {
-		name string
-		v    int
-		min  int
-	}{
-		{"sessionexpiry", c.SessionExpiry, 0}, {"userlocktries", c.UserLockTries, 1}, {"userlocktime", c.UserLockTime, 1},
-		{"workers", c.Workers, 1}, {"maxbodysize", c.MaxBodySize, 1024}, {"requestttl", c.RequestTTL, 0}, {"hashbudget", c.HashBudget, 1},
-	}
-	for _, p := range positive {
-		if p.v < p.min {
-			return fmt.Errorf("%s: %d is below the minimum %d", p.name, p.v, p.min)
-		}
+		return c.fail("piisalt", fmt.Errorf("empty"))
 	}
 	if (c.TLSCertFile == "") != (c.TLSCertKey == "") {
 		return fmt.Errorf("tls_cert_file/tls_cert_key: give both or neither")
 	}
-	for name, p := range map[string]string{"tls_cert_file": c.TLSCertFile, "tls_cert_key": c.TLSCertKey, "permissions": c.Permissions} {
-		if p == "" {
-			continue
-		}
-		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
-			return fmt.Errorf("%s: %s is not a readable file", name, p)
-		}
+	if _, err := parseRateLimits(c.RateLimits); err != nil {
+		return c.fail("ratelimits", err)
 	}
-	if c.Policies != "" {
-		if st, err := os.Stat(c.Policies); err != nil || !st.IsDir() {
-			return fmt.Errorf("policies: %s is not a directory", c.Policies)
+	if strings.TrimSpace(c.TOTPIssuer) == "" || strings.Contains(c.TOTPIssuer, ":") {
+		return c.fail("totpissuer", fmt.Errorf("%q: want a non-empty name without ':' (authenticator apps split labels on it)", c.TOTPIssuer))
+	}
+	return nil
+}
+
+// fail prefixes err with the item's name and, when known, its source.
+func (c *Config) fail(name string, err error) error {
+	if v, ok := c.Provenance.Lookup(name); ok && (v.Source.Kind != FromDefault || v.File != "") {
+		return fmt.Errorf("%s: %s: %w", name, v.Origin(), err)
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+// checkItem checks one field's value against its item's kind. Messages
+// never include a secret item's value and mask URL passwords.
+func checkItem(it Item, field any) error {
+	switch v := field.(type) {
+	case *int:
+		if *v < it.Min {
+			return fmt.Errorf("%d is below the minimum %d", *v, it.Min)
 		}
+		if it.Max != 0 && *v > it.Max {
+			return fmt.Errorf("%d is above the maximum %d", *v, it.Max)
+		}
+	case *string:
+		return checkString(it, *v)
 	}
-	switch c.EmailSecurity {
-	case "starttls", "tls", "none":
-	default:
-		return fmt.Errorf("emailsecurity: %q is not one of starttls, tls, none", c.EmailSecurity)
-	}
-	if _, err := ParseRateLimits(c.RateLimits); err != nil {
+	return nil
+}
+
+func checkString(it Item, s string) error {
+	switch it.Kind {
+	case Enum:
+		for _, c := range it.Choices {
+			if s == c {
+				return nil
+			}
+		}
+		return fmt.Errorf("%q is not one of %s", s, strings.Join(it.Choices, ", "))
+	case URL:
+		if s == "" {
+			return nil
+		}
+		u, err := url.Parse(s)
+		ok := err == nil && u.Host != ""
+		if ok {
+			ok = false
+			for _, sc := range it.Schemes {
+				ok = ok || strings.EqualFold(u.Scheme, sc)
+			}
+		}
+		if !ok {
+			return fmt.Errorf("%q is not a %s:// URL with a host", RedactURL(s), strings.Join(it.Schemes, ":// or "))
+		}
+	case Database:
+		_, err := parseDBURL(s)
 		return err
-	}
-	if c.RedisFailure != "open" && c.RedisFailure != "closed" {
-		return fmt.Errorf("redisfailure: %q is not open or closed", c.RedisFailure)
-	}
-	if c.Redis != "" {
-		if u, err := url.Parse(c.Redis); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-			return fmt.Errorf("redis: not a redis:// or rediss:// URL")
+	case File:
+		if s == "" {
+			return nil
+		}
+		st, err := os.Stat(s)
+		if err != nil || !st.Mode().IsRegular() {
+			return fmt.Errorf("%s is not a readable file", s)
+		}
+		f, err := os.Open(s)
+		if err != nil {
+			return fmt.Errorf("%s is not a readable file", s)
+		}
+		return f.Close()
+	case Dir:
+		if s == "" {
+			return nil
+		}
+		if st, err := os.Stat(s); err != nil || !st.IsDir() {
+			return fmt.Errorf("%s is not a directory", s)
+		}
+	case Output:
+		if s == "" || s == "stderr" {
+			return nil
+		}
+		if st, err := os.Stat(s); err == nil && !st.Mode().IsRegular() {
+			return fmt.Errorf("%s is not a regular file", s)
+		}
+		if st, err := os.Stat(filepath.Dir(s)); err != nil || !st.IsDir() {
+			return fmt.Errorf("%s: directory %s does not exist", s, filepath.Dir(s))
 		}
 	}
 	return nil
@@ -234,6 +291,14 @@ func (c *Config) Validate() error {
 // ParseRateLimits reads the ratelimits item: "none" (nil map, no limits) or
 // "name:perMinute; …" pairs, e.g. "ipaddr:720; user:480; burst:150".
 func ParseRateLimits(s string) (map[string]int, error) {
+	m, err := parseRateLimits(s)
+	if err != nil {
+		return nil, fmt.Errorf("ratelimits: %w", err)
+	}
+	return m, nil
+}
+
+func parseRateLimits(s string) (map[string]int, error) {
 	s = strings.TrimSpace(s)
 	if strings.EqualFold(s, "none") {
 		return nil, nil
@@ -247,11 +312,11 @@ func ParseRateLimits(s string) (map[string]int, error) {
 		k, v, ok := strings.Cut(part, ":")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
-			return nil, fmt.Errorf("ratelimits: %q is not name:number", part)
+			return nil, fmt.Errorf("%q is not name:number", part)
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("ratelimits: %s: %q is not a non-negative integer", k, strings.TrimSpace(v))
+			return nil, fmt.Errorf("%s: %q is not a non-negative integer", k, strings.TrimSpace(v))
 		}
 		out[k] = n
 	}

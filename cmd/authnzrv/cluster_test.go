@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -172,7 +173,8 @@ func TestTwoInstancesShareOneBudget(t *testing.T) {
 }
 
 // TestRedisOutage: with Redis gone, redisfailure=open keeps serving without
-// limits and redisfailure=closed refuses with 429; neither crashes.
+// limits and redisfailure=closed refuses with 503 naming the store (issue
+// 13, finding 6: not 401, which reads like a wrong key); neither crashes.
 func TestRedisOutage(t *testing.T) {
 	redisURL(t)
 	server, err := exec.LookPath("redis-server")
@@ -208,8 +210,9 @@ func TestRedisOutage(t *testing.T) {
 	if _, err := open.c.Do(ctx, "session-exists", map[string]any{"session_token": "x"}); err != nil {
 		t.Fatalf("fail-open instance during the outage: %v", err)
 	}
-	if _, err := closed.c.Do(ctx, "session-exists", map[string]any{"session_token": "x"}); status(err) != http.StatusTooManyRequests {
-		t.Fatalf("fail-closed instance during the outage: %v, want 429", err)
+	if _, err := closed.c.Do(ctx, "session-exists", map[string]any{"session_token": "x"}); status(err) != http.StatusServiceUnavailable ||
+		!strings.Contains(err.Error(), "(Redis) is unavailable") {
+		t.Fatalf("fail-closed instance during the outage: %v, want 503 naming Redis", err)
 	}
 	for _, in := range []*instance{open, closed} {
 		if in.cmd.ProcessState != nil {

@@ -45,14 +45,15 @@ func newRootCmd() *cobra.Command {
 		Short: "authnzrv: the authnzerver-compatible authentication and authorization server",
 		Long: `authnzrv serves the authnzerver protocol: Fernet-encrypted requests on POST /,
 GET /health, and POST /echo in debug mode. Without a sub-command it serves.
-Every flag can also be given as an AUTHNZERVER_* environment variable, which wins
-over the flag (see README.md).`,
+Every flag can also be given as an AUTHNZERVER_* environment variable or in an
+env file; a flag given on the command line wins over the environment, which
+wins over the env file, which wins over the default (see README.md).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE:          runServe,
 	}
 	registerServeFlags(root)
-	root.AddCommand(newMigrateCmd(), newKeygenCmd(), newVersionCmd(), newPolicyCmd(), newUserCmd(), newHashersCmd(), newImportCmd(), newBenchCmd())
+	root.AddCommand(newConfigCmd(), newMigrateCmd(), newKeygenCmd(), newVersionCmd(), newPolicyCmd(), newUserCmd(), newHashersCmd(), newImportCmd(), newBenchCmd())
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -31,25 +32,38 @@ import (
 
 func registerServeFlags(cmd *cobra.Command) {
 	config.RegisterFlags(cmd.Flags())
-	cmd.Flags().Bool("autosetup", false, "set up the base directory (secret, PII salt, SQLite database, superuser) when needed, then serve")
+	cmd.Flags().Bool("autosetup", false, config.Help("autosetup"))
 }
 
-// loadConfig resolves and validates the configuration of a command.
+// loadConfig resolves the configuration of a command from its flags, the
+// process environment (or the one the command's context carries, see
+// withEnviron) and the env file. It does not validate.
 func loadConfig(cmd *cobra.Command) (*config.Config, error) {
 	home, _ := os.UserHomeDir()
-	cfg, err := config.Load(cmd.Flags(), os.Environ(), home)
+	cfg, err := config.Load(cmd.Flags(), environFrom(cmd.Context()), home)
 	if err != nil {
 		return nil, err
 	}
 	return cfg, nil
 }
 
-func newLogger(debug bool) *slog.Logger {
+// newLogger builds the server's logger on w: slog's JSONHandler when
+// logformat is json, its TextHandler otherwise; debug level in debug mode.
+// It then logs, once, the configuration's notes (disagreeing sources,
+// ignored and unknown variables), none of which holds a secret.
+func newLogger(ctx context.Context, w io.Writer, cfg *config.Config) *slog.Logger {
 	level := slog.LevelInfo
-	if debug {
+	if cfg.DebugMode {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	log := slog.New(h)
+	cfg.Provenance.Log(ctx, log)
+	return log
 }
 
 // parseArgon2Params reads "m=65536,t=3,p=4" into hashing parameters.
@@ -312,7 +326,7 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	if setup != nil && setup.adminEmail != "" {
 		cfg.AdminEmail, cfg.AdminPassword = setup.adminEmail, setup.adminPassword
 	}
-	log := newLogger(cfg.DebugMode)
+	log := newLogger(ctx, cmd.ErrOrStderr(), cfg)
 	s, err := build(ctx, cfg, log)
 	if err != nil {
 		return err
