@@ -1,12 +1,11 @@
 // Package mail renders and sends the sign-up verification and
-// forgot-password e-mails over SMTP (STARTTLS, implicit TLS or plain, with
-// optional authentication) through github.com/wneessen/go-mail.
+// forgot-password e-mails over SMTP (STARTTLS, implicit TLS or plain) with
+// github.com/wneessen/go-mail, authenticating only when the server offers
+// AUTH and credentials are configured (see Deliver).
 package mail
 
 import (
 	"bytes"
-	"context"
-	"crypto/tls"
 	"embed"
 	"errors"
 	"fmt"
@@ -15,9 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	texttemplate "text/template"
-	"time"
-
-	gomail "github.com/wneessen/go-mail"
 )
 
 //go:embed templates/*
@@ -117,83 +113,4 @@ func Wrap(s string, width int) string {
 	}
 	lines = append(lines, string(r))
 	return strings.Join(lines, "\n")
-}
-
-// Security is how the SMTP connection is protected.
-type Security string
-
-// Connection security modes.
-const (
-	StartTLS Security = "starttls" // STARTTLS required (the reference's only mode)
-	TLS      Security = "tls"      // implicit TLS (SMTPS)
-	Plain    Security = "none"     // no encryption (local relays only)
-)
-
-// Settings are one send's SMTP parameters.
-type Settings struct {
-	Server   string
-	Port     int
-	User     *string // nil: no authentication
-	Pass     *string
-	Sender   string
-	Security Security
-	// SkipVerify disables certificate verification (the reference never
-	// verifies; we verify unless told not to).
-	SkipVerify bool
-	Timeout    time.Duration
-}
-
-// Message is one mail to send.
-type Message struct {
-	To      string
-	Subject string
-	Text    string
-	HTML    string
-}
-
-// Send delivers msg. Any refusal by the server (connection, TLS, auth,
-// sender, recipient, data) is an error: the caller must not record the mail
-// as sent.
-func Send(ctx context.Context, s Settings, msg Message) error {
-	m := gomail.NewMsg()
-	if err := m.From(s.Sender); err != nil {
-		return fmt.Errorf("mail: sender: %w", err)
-	}
-	if err := m.To(msg.To); err != nil {
-		return fmt.Errorf("mail: recipient: %w", err)
-	}
-	m.Subject(strings.ReplaceAll(msg.Subject, "\n", " "))
-	m.SetDate()
-	m.SetMessageID()
-	m.SetBodyString(gomail.TypeTextPlain, msg.Text)
-	if msg.HTML != "" {
-		m.AddAlternativeString(gomail.TypeTextHTML, msg.HTML)
-	}
-	timeout := s.Timeout
-	if timeout <= 0 {
-		timeout = 15 * time.Second
-	}
-	opts := []gomail.Option{
-		gomail.WithPort(s.Port), gomail.WithTimeout(timeout),
-		gomail.WithTLSConfig(&tls.Config{ServerName: s.Server, InsecureSkipVerify: s.SkipVerify, MinVersion: tls.VersionTLS12}), //nolint:gosec // operator's choice
-	}
-	switch s.Security {
-	case TLS:
-		opts = append(opts, gomail.WithSSL())
-	case Plain:
-		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
-	default:
-		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
-	}
-	if s.User != nil && s.Pass != nil && *s.User != "" {
-		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover), gomail.WithUsername(*s.User), gomail.WithPassword(*s.Pass))
-	}
-	c, err := gomail.NewClient(s.Server, opts...)
-	if err != nil {
-		return fmt.Errorf("mail: client: %w", err)
-	}
-	if err := c.DialAndSendWithContext(ctx, m); err != nil {
-		return fmt.Errorf("mail: send: %w", err)
-	}
-	return nil
 }
