@@ -51,7 +51,9 @@ func mailData(serverName, baseURL, token string, expiry int64, si *identity.Sess
 	}
 }
 
-func (s *Server) send(ctx context.Context, st mail.Settings, kind mail.Kind, to string, d mail.Data) error {
+// send renders and sends a mail. Why it went without authentication, when
+// it did, is logged: as a warning when a configured password went unused.
+func (s *Server) send(ctx context.Context, rc *reqCtx, st mail.Settings, kind mail.Kind, to string, d mail.Data) error {
 	if s.opts.MailTemplates == nil {
 		return errors.New("no mail templates configured")
 	}
@@ -59,7 +61,15 @@ func (s *Server) send(ctx context.Context, st mail.Settings, kind mail.Kind, to 
 	if err != nil {
 		return err
 	}
-	return mail.Send(ctx, st, mail.Message{To: to, Subject: mail.Subject(kind, d.ServerName), Text: text, HTML: html})
+	res, err := mail.Deliver(ctx, st, mail.Message{To: to, Subject: mail.Subject(kind, d.ServerName), Text: text, HTML: html})
+	switch res.Note {
+	case mail.NoteNone:
+	case mail.NoteAuthNotOffered, mail.NoteCleartextRefused:
+		rc.log.Warn("mail sent without authentication", "why", string(res.Note))
+	default:
+		rc.log.Debug("mail sent without authentication", "why", string(res.Note))
+	}
+	return err
 }
 
 // sendSignupArgs are user-sendemail-signup's arguments (quirk #25 fixed:
@@ -118,7 +128,7 @@ func (s *Server) userSendEmailSignup(ctx context.Context, rc *reqCtx, a *sendSig
 	if err != nil {
 		return nil, err
 	}
-	if err := s.send(ctx, st, mail.Signup, u.Email, mailData(a.ServerName, a.ServerBaseURL, a.VerificationToken, a.VerificationExpiry, si, u.Email, link)); err != nil {
+	if err := s.send(ctx, rc, st, mail.Signup, u.Email, mailData(a.ServerName, a.ServerBaseURL, a.VerificationToken, a.VerificationExpiry, si, u.Email, link)); err != nil {
 		return nil, fail("verification email could not be sent because of an email server problem", "Could not send email for the verify email request.").because(err)
 	}
 	u, err = s.deps.Store.SetEmailSent(ctx, u.Email, "signup", time.Now())
@@ -181,7 +191,7 @@ func (s *Server) userSendEmailForgotPass(ctx context.Context, rc *reqCtx, a *sen
 	if err != nil {
 		return nil, err
 	}
-	if err := s.send(ctx, st, mail.ForgotPass, u.Email, mailData(a.ServerName, a.ServerBaseURL, a.VerificationToken, a.VerificationExpiry, si, u.Email, a.PasswordForgotURL)); err != nil {
+	if err := s.send(ctx, rc, st, mail.ForgotPass, u.Email, mailData(a.ServerName, a.ServerBaseURL, a.VerificationToken, a.VerificationExpiry, si, u.Email, a.PasswordForgotURL)); err != nil {
 		return nil, fail("forgot-pass verification email could not be sent because email server issue",
 			fmt.Sprintf("Could not send email to %s for the user password reset request.", pyRecipients(u.Email))).because(err)
 	}

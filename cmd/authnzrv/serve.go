@@ -163,12 +163,26 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 	}
 	eo := engine.Options{PolicyDir: cfg.Policies, ModelFile: cfg.Permissions, RateLimits: rates, Logger: log,
 		Tracer: tracer, PII: piiHasher.Hash}
+	closeDecisionLog := func() {}
+	switch cfg.DecisionLog {
+	case "":
+	case "stderr":
+		eo.DecisionLog = os.Stderr
+	default:
+		f, err := os.OpenFile(cfg.DecisionLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			stopTracing()
+			return nil, fmt.Errorf("decisionlog: %w", err)
+		}
+		eo.DecisionLog, closeDecisionLog = f, func() { f.Close() }
+	}
 	if metrics != nil {
 		eo.Observer = metrics
 	}
 	eng, err := engine.New(ctx, eo)
 	if err != nil {
 		stopTracing()
+		closeDecisionLog()
 		return nil, fmt.Errorf("policies: %w", err)
 	}
 	dbu, err := config.ParseDBURL(cfg.AuthDB)
@@ -245,7 +259,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 		db.Close()
 		return nil, err
 	}
-	return &services{cfg: cfg, log: log, store: store, engine: eng, hasher: hasher, api: srv, close: func() { stopTracing(); shared.close(); db.Close() }}, nil
+	return &services{cfg: cfg, log: log, store: store, engine: eng, hasher: hasher, api: srv, close: func() { stopTracing(); closeDecisionLog(); shared.close(); db.Close() }}, nil
 }
 
 // writeCredentials writes "<email> <password>" to the admin credentials
