@@ -5,18 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/authnzrv/authnzrv/engine"
 	"github.com/authnzrv/authnzrv/identity"
+	"github.com/authnzrv/authnzrv/identity/password"
 )
 
 // errHashBusy marks a request that could not get password-hashing capacity.
 var errHashBusy = errors.New("password hashing capacity exhausted")
 
-// busyFailure is the reply when the hashing budget is exhausted.
+// busyFailure is the reply when the hashing queue has no room: at once,
+// with the seconds after which a retry is likely to find room.
 func busyFailure(cause error) *Failure {
+	retry := 1
+	var be *password.BusyError
+	if errors.As(cause, &be) {
+		retry = max(int(be.RetryAfter.Round(time.Second)/time.Second), 1)
+	}
 	return fail("server is busy, try again later", "The server is busy. Please try again in a moment.").
-		with("user_id", nil)
+		with("user_id", nil, "retry_after", retry)
 }
 
 // truncatePassword keeps the first 256 code points (security.md §1).
@@ -114,7 +122,7 @@ func (s *Server) userLogin(ctx context.Context, rc *reqCtx, a *loginArgs) (Resul
 	if err := s.dummy(ctx); err != nil {
 		return nil, hashErr(rc, err)
 	}
-	u, err := s.deps.Store.UserByEmail(ctx, a.Email)
+	u, err := s.deps.Store.UserByEmail(ctx, s.deps.Validator.NormalizeEmail(a.Email))
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return nil, err
 	}
@@ -135,6 +143,7 @@ func (s *Server) userLogin(ctx context.Context, rc *reqCtx, a *loginArgs) (Resul
 	} else if err := s.dummy(ctx); err != nil {
 		return nil, hashErr(rc, err)
 	}
+	rc.checked(match)
 	if _, err := s.deps.Store.DeleteSession(ctx, a.SessionToken); err != nil {
 		return nil, err
 	}
@@ -244,7 +253,7 @@ func (s *Server) userPasscheckNoSession(ctx context.Context, rc *reqCtx, a *pass
 	if err := s.dummy(ctx); err != nil {
 		return nil, hashErr(rc, err)
 	}
-	u, err := s.deps.Store.UserByEmail(ctx, a.Email)
+	u, err := s.deps.Store.UserByEmail(ctx, s.deps.Validator.NormalizeEmail(a.Email))
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return nil, err
 	}
@@ -256,5 +265,6 @@ func (s *Server) userPasscheckNoSession(ctx context.Context, rc *reqCtx, a *pass
 	} else if err := s.dummy(ctx); err != nil {
 		return nil, hashErr(rc, err)
 	}
+	rc.checked(match)
 	return s.passcheckOutcome(ctx, u, match)
 }

@@ -205,68 +205,132 @@ func (s *Server) UnlockExpired(ctx context.Context) error {
 	return err
 }
 
-// afterLogin applies the back-off and lock-out to the result of a
-// user-login or user-passcheck-nosession (security.md §4): failures are
-// counted in the database per e-mail, answered after a growing delay, and
-// past the limit the user is locked and the response replaced. It returns
-// errMissingEmail when the body has no e-mail (HTTP 400, as the reference).
-func (s *Server) afterLogin(ctx context.Context, rc *reqCtx, body map[string]any, res Result) (Result, error) {
-	if !s.opts.Lockout.Enabled {
-		return res, nil
+// passwordCheck is a lock-out-counted request's reservation (identity's
+// ReserveCheck) and what its handler found.
+type passwordCheck struct {
+	account string
+	outcome identity.CheckOutcome
+}
+
+// checked records that the handler evaluated a password (or did the dummy
+// work of one for an unknown or ineligible account): match or not.
+func (rc *reqCtx) checked(match bool) {
+	if rc.check == nil {
+		return
 	}
+	rc.check.outcome = identity.CheckWrong
+	if match {
+		rc.check.outcome = identity.CheckRight
+	}
+}
+
+// lockoutAccount is the account a lock-out-counted request checks: its
+// e-mail, normalised as sign-up stores it. ok is false when the body has
+// none (HTTP 400, as the reference).
+func (s *Server) lockoutAccount(body map[string]any) (string, bool) {
 	raw, present := body["email"]
 	if !present {
-		return nil, errMissingEmail
+		return "", false
 	}
 	email, ok := raw.(string)
 	if !ok {
 		email = fmt.Sprint(raw)
 	}
-	if ok, _ := res["success"].(bool); ok {
-		if err := s.deps.Store.ResetLoginFailures(ctx, email); err != nil {
-			rc.log.Warn("reset login failures", "error", err)
-		}
-		return res, nil
+	return s.deps.Validator.NormalizeEmail(clip(email, 1024)), true
+}
+
+// lockedOut is the reply to a check of an account whose lock-out is
+// decided (no failure_reason, as the reference).
+func lockedOut() *Failure {
+	return &Failure{Messages: []string{msgLockedOut}, Fields: Result{"user_id": nil}}
+}
+
+// checksInFlight is the reply when an account already has as many checks
+// in flight as may still fail: nothing was evaluated and nothing counts.
+func checksInFlight() *Failure {
+	return fail("too many password checks in progress for this account, try again later",
+		"Too many attempts are being checked for this account. Please try again in a moment.").with("user_id", nil, "retry_after", 1)
+}
+
+// reserveCheck reserves a password check of the account before a
+// lock-out-counted request runs (security.md §4 made atomic, issue 13): a
+// refusal is the reply to send instead of running the handler.
+func (s *Server) reserveCheck(ctx context.Context, rc *reqCtx, account string) *Failure {
+	s.beforeLogin(ctx, rc)
+	r, err := s.deps.Store.ReserveCheck(ctx, account, s.opts.Lockout.Tries)
+	switch {
+	case err != nil:
+		return fail("server error, try again later", "The server could not check this request. Please try again later.").
+			with("user_id", nil).because(err)
+	case r.Locked:
+		rc.log.Info("password check refused: the account's lock-out is decided", "account", s.deps.PII.Hash(account))
+		return lockedOut()
+	case !r.Reserved:
+		rc.log.Info("password check refused: too many in flight for the account", "account", s.deps.PII.Hash(account))
+		return checksInFlight()
 	}
-	n, err := s.deps.Store.RecordLoginFailure(ctx, email)
-	if err != nil {
-		rc.log.Error("record login failure", "error", err)
-		return res, nil
-	}
+	rc.check = &passwordCheck{account: account}
+	return nil
+}
+
+// resolveCheck ends a reserved check with what the handler found: a wrong
+// password counts, is answered after the back-off delay, and the failure
+// that reaches the limit locks the account; a right password that arrived
+// after concurrent failures decided the lock-out is refused.
+func (s *Server) resolveCheck(ctx context.Context, rc *reqCtx, res Result) Result {
+	c := rc.check
 	l := s.opts.Lockout
-	if n <= int64(l.Tries) {
-		d := l.backoff(n)
-		rc.log.Info("failed password check; backing off", "email", s.deps.PII.Hash(email), "failures", n, "delay", d)
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		}
-		return res, nil
+	r, err := s.deps.Store.ResolveCheck(ctx, c.account, l.Tries, c.outcome)
+	if err != nil {
+		rc.log.Error("resolve password check", "error", err)
+		return res
 	}
-	u, err := s.deps.Store.UserByEmail(ctx, email)
+	if r.Refused {
+		rc.log.Warn("right password refused: the lock-out was decided while it was checked", "account", s.deps.PII.Hash(c.account))
+		return lockedOut().result(nil)
+	}
+	if c.outcome != identity.CheckWrong {
+		return res
+	}
+	if r.LockDecided {
+		s.lockAccount(ctx, rc, c.account, r.Failures)
+	}
+	d := l.backoff(r.Failures)
+	rc.log.Info("failed password check; backing off", "account", s.deps.PII.Hash(c.account), "failures", r.Failures, "delay", d)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return res
+}
+
+// lockAccount locks the user behind an account whose failures reached the
+// limit, unless the admin policy exempts them (the system users).
+func (s *Server) lockAccount(ctx context.Context, rc *reqCtx, account string, failures int64) {
+	u, err := s.deps.Store.UserByEmail(ctx, account)
 	deny := ""
 	if err == nil {
 		deny, err = s.admit(ctx, engine.AdminInput{Op: "lockout", Target: adminUser(u)})
 	}
+	until := time.Now().Add(s.opts.Lockout.Duration)
 	switch {
 	case errors.Is(err, identity.ErrNotFound):
 	case err != nil:
-		rc.log.Error("lock-out lookup", "error", err)
+		rc.log.Error("lock-out", "error", err)
 	case deny != "":
 		rc.log.Info("lock-out exempted by the policy", "user", s.deps.PII.Hash(u.UserID), "deny", deny)
 	default:
-		if _, err := s.deps.Store.LockOut(ctx, u.UserID, time.Now().Add(l.Duration)); err != nil {
+		if _, err := s.deps.Store.LockOut(ctx, u.UserID, until); err != nil {
 			rc.log.Error("lock-out", "error", err)
 		} else {
-			rc.log.Warn("user locked after repeated login failures", "user", s.deps.PII.Hash(u.UserID), "failures", n, "until", time.Now().Add(l.Duration).UTC())
+			rc.log.Warn("user locked after repeated login failures", "user", s.deps.PII.Hash(u.UserID), "failures", failures, "until", until.UTC())
 		}
 	}
-	return Result{"success": false, "user_id": nil, "messages": []string{msgLockedOut}}, nil
 }
 
-// errMissingEmail is a lock-out-tracked request without an e-mail.
+// errMissingEmail is a lock-out-counted request without an e-mail.
 var errMissingEmail = errors.New("request has no 'email'")
 
 // remoteIP is the peer address of a request (for GET /health).

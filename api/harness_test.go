@@ -49,6 +49,7 @@ type envConfig struct {
 	api    api.Options
 	policy validate.Policy
 	engine engine.Options
+	hasher password.Options
 }
 
 type envOption func(*envConfig)
@@ -65,6 +66,10 @@ func withEngine(f func(*engine.Options)) envOption {
 	return func(c *envConfig) { f(&c.engine) }
 }
 
+func withHasher(f func(*password.Options)) envOption {
+	return func(c *envConfig) { f(&c.hasher) }
+}
+
 // newEnv starts a server on db through the real stack: migrations, system
 // users, the policy engine with the default model, and HTTP.
 func newEnv(t testing.TB, db identitytest.DB, opts ...envOption) *testEnv {
@@ -79,16 +84,17 @@ func newEnv(t testing.TB, db identitytest.DB, opts ...envOption) *testEnv {
 		t.Fatalf("migrate: %v", err)
 	}
 	store := identity.NewStore(bdb)
-	hasher, err := password.NewHasher(password.Options{Params: testParams()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := envConfig{
 		api:    api.Options{Secret: testSecret, AllowedHosts: "localhost;127.0.0.1", Workers: 2, RateLimited: true, MaxBodySize: 64 << 10},
 		policy: validate.DefaultPolicy(),
+		hasher: password.Options{Params: testParams()},
 	}
 	for _, f := range opts {
 		f(&cfg)
+	}
+	hasher, err := password.NewHasher(cfg.hasher)
+	if err != nil {
+		t.Fatal(err)
 	}
 	// As the server does: the API's tracer and metrics see the decisions.
 	if cfg.engine.Tracer == nil {

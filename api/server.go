@@ -23,6 +23,7 @@ import (
 	"github.com/authnzrv/authnzrv/engine/limiter"
 	"github.com/authnzrv/authnzrv/identity"
 	"github.com/authnzrv/authnzrv/identity/mail"
+	"github.com/authnzrv/authnzrv/identity/password"
 	"github.com/authnzrv/authnzrv/identity/pii"
 	"github.com/authnzrv/authnzrv/wire"
 )
@@ -121,6 +122,8 @@ type reqCtx struct {
 	log      *slog.Logger
 	request  string
 	clientIP string
+	// check is the reserved password check of a lock-out-counted request.
+	check *passwordCheck
 }
 
 // New builds a Server.
@@ -363,6 +366,8 @@ func (s *Server) serveAPIInner(c echo.Context) error {
 		return writePlain(c, http.StatusBadRequest)
 	}
 	ctx = engine.WithRequestID(ctx, clip(string(env.ReqID), maxEchoedName))
+	// Password hashes queue fairly per client address (identity/password).
+	ctx = password.WithQueueKey(ctx, s.deps.PII.Key(env.ClientIP))
 	if s.opts.RateLimited {
 		if code, wait := s.rateLimited(ctx, log, s.rateRequest(env, s.requests[env.Request])); code != 0 {
 			return writeLimited(c, code, wait)
@@ -391,24 +396,38 @@ func (s *Server) dispatch(ctx context.Context, rc *reqCtx, env *Envelope) (Resul
 		msg := fmt.Sprintf("request '%s' is not a valid request", clip(env.Request, maxEchoedName))
 		return fail(msg, msg).result(nil), nil
 	}
+	account, counted := "", rt.lockout && s.opts.Lockout.Enabled
+	if counted {
+		var ok bool
+		if account, ok = s.lockoutAccount(env.Body); !ok {
+			return nil, badRequest(errMissingEmail)
+		}
+	}
 	args, problems := rt.spec.decode(env.Body)
 	if len(problems) > 0 {
 		rc.log.Info("invalid request parameters", "problems", len(problems))
-		res := Result{
+		return Result{
 			"success":  false,
 			"response": map[string]any{"problems": problems, "failure_reason": "invalid request parameters"},
 			"messages": []string{fmt.Sprintf("request '%s' has invalid parameters", env.Request)},
-		}
-		return s.afterAction(ctx, rc, rt, env, res)
+		}, nil
 	}
-	if rt.lockout {
-		s.beforeLogin(ctx, rc)
+	if counted {
+		if f := s.reserveCheck(ctx, rc, account); f != nil {
+			if f.Err != nil {
+				rc.log.Error("request failed", "reason", f.Reason, "error", f.Err)
+			}
+			return f.result(rt.fields), nil
+		}
 	}
 	res, err := s.run(ctx, rt, rc, args.Interface())
 	if err != nil {
 		f := asFailure(err, rt.fault)
 		if f.Status != 0 {
 			rc.log.Info("request refused", "status", f.Status, "error", f.Err)
+			if counted {
+				s.resolveCheck(ctx, rc, nil)
+			}
 			return nil, f
 		}
 		if f.Err != nil {
@@ -418,20 +437,10 @@ func (s *Server) dispatch(ctx context.Context, rc *reqCtx, env *Envelope) (Resul
 		}
 		res = f.result(rt.fields)
 	}
-	return s.afterAction(ctx, rc, rt, env, res)
-}
-
-// afterAction applies the lock-out to the result of a request type that
-// counts failed password checks.
-func (s *Server) afterAction(ctx context.Context, rc *reqCtx, rt *request, env *Envelope, res Result) (Result, *Failure) {
-	if !rt.lockout {
-		return res, nil
+	if counted {
+		res = s.resolveCheck(ctx, rc, res)
 	}
-	out, err := s.afterLogin(ctx, rc, env.Body, res)
-	if err != nil {
-		return nil, badRequest(err)
-	}
-	return out, nil
+	return res, nil
 }
 
 // run calls a handler, turning a panic into an error so that no client ever

@@ -42,44 +42,103 @@ func newUser(t *testing.T, s *identity.Store, email string, extra identity.JSON)
 	return u
 }
 
-// TestRecordLoginFailureCounts: concurrent failures for one e-mail each get
-// their own count, 1 to n; a reset starts again at 1; a purge forgets old
+// TestPasswordCheckReservations: of 100 concurrent checks of one account
+// with a limit of 10, exactly 10 are reserved; their failures decide the
+// lock-out exactly once; after it no check is reserved and a right password
+// that was in flight is refused; a check that could not run counts nothing;
+// a reservation left behind by a dead process ages out; a purge forgets old
 // counters.
-func TestRecordLoginFailureCounts(t *testing.T) {
+func TestPasswordCheckReservations(t *testing.T) {
 	identitytest.Each(t, func(t *testing.T, db identitytest.DB) {
 		ctx := context.Background()
 		s := open(t, db)
-		const n = 12
-		counts := make([]int64, n)
+		const n, tries = 100, 10
+		res := make([]identity.Reservation, n)
 		errs := make([]error, n)
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				counts[i], errs[i] = s.RecordLoginFailure(ctx, "victim@example.org")
+				res[i], errs[i] = s.ReserveCheck(ctx, "victim@example.org", tries)
 			}()
 		}
 		wg.Wait()
-		for _, err := range errs {
+		reserved := 0
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			if res[i].Reserved {
+				reserved++
+			}
+		}
+		if reserved != tries {
+			t.Fatalf("%d of %d concurrent checks reserved, want %d", reserved, n, tries)
+		}
+		// One of them had the right password; it is still being checked
+		// when the other nine fail.
+		decided := 0
+		for range tries - 1 {
+			r, err := s.ResolveCheck(ctx, "victim@example.org", tries, identity.CheckWrong)
 			if err != nil {
 				t.Fatal(err)
 			}
-		}
-		slices.Sort(counts)
-		for i, c := range counts {
-			if c != int64(i+1) {
-				t.Fatalf("counts %v, want 1..%d", counts, n)
+			if r.LockDecided {
+				decided++
 			}
 		}
-		if c, err := s.RecordLoginFailure(ctx, "Victim@example.org"); err != nil || c != 1 {
-			t.Fatalf("another spelling of the e-mail: %d %v, want its own count 1", c, err)
+		if r, err := s.ResolveCheck(ctx, "victim@example.org", tries, identity.CheckRight); err != nil || r.Refused || r.Failures != 0 {
+			t.Fatalf("right password before the limit: %+v %v, want accepted and the count reset", r, err)
 		}
+		// Now ten wrong ones, one at a time: the tenth decides the lock-out.
+		for i := range tries {
+			if r, err := s.ReserveCheck(ctx, "victim@example.org", tries); err != nil || !r.Reserved {
+				t.Fatalf("check %d not reserved: %+v %v", i, r, err)
+			}
+			r, err := s.ResolveCheck(ctx, "victim@example.org", tries, identity.CheckWrong)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.LockDecided {
+				decided++
+			}
+		}
+		if decided != 1 {
+			t.Fatalf("lock-out decided %d times, want once", decided)
+		}
+		if r, err := s.ReserveCheck(ctx, "victim@example.org", tries); err != nil || r.Reserved || !r.Locked {
+			t.Fatalf("after the lock-out: %+v %v, want locked and not reserved", r, err)
+		}
+		if r, err := s.ResolveCheck(ctx, "victim@example.org", tries, identity.CheckRight); err != nil || !r.Refused {
+			t.Fatalf("a right password resolved after the lock-out: %+v %v, want refused", r, err)
+		}
+		// Another account: a check that could not run counts nothing.
+		if r, err := s.ReserveCheck(ctx, "other@example.org", 1); err != nil || !r.Reserved {
+			t.Fatalf("%+v %v", r, err)
+		}
+		if r, err := s.ReserveCheck(ctx, "other@example.org", 1); err != nil || r.Reserved || r.Locked {
+			t.Fatalf("second check while one is in flight: %+v %v, want neither reserved nor locked", r, err)
+		}
+		if r, err := s.ResolveCheck(ctx, "other@example.org", 1, identity.CheckNotRun); err != nil || r.Failures != 0 {
+			t.Fatalf("%+v %v", r, err)
+		}
+		// A reservation whose process died ages out.
+		if r, err := s.ReserveCheck(ctx, "other@example.org", 1); err != nil || !r.Reserved {
+			t.Fatalf("%+v %v", r, err)
+		}
+		if _, err := s.DB().NewRaw("UPDATE login_failures SET pending_at = ?", time.Now().UTC().Add(-time.Hour)).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := s.ReserveCheck(ctx, "other@example.org", 1); err != nil || !r.Reserved {
+			t.Fatalf("stale reservation still blocks: %+v %v", r, err)
+		}
+		// Reset after an unlock.
 		if err := s.ResetLoginFailures(ctx, "victim@example.org"); err != nil {
 			t.Fatal(err)
 		}
-		if c, err := s.RecordLoginFailure(ctx, "victim@example.org"); err != nil || c != 1 {
-			t.Fatalf("after reset: %d %v, want 1", c, err)
+		if r, err := s.ReserveCheck(ctx, "victim@example.org", tries); err != nil || !r.Reserved {
+			t.Fatalf("after reset: %+v %v", r, err)
 		}
 		if gone, err := s.PurgeLoginFailures(ctx, time.Now().Add(-time.Hour)); err != nil || gone != 0 {
 			t.Fatalf("purge of older counters: %d %v, want 0", gone, err)

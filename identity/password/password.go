@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/argon2"
-	"golang.org/x/sync/semaphore"
 )
 
 // Params are argon2 cost parameters.
@@ -88,6 +87,13 @@ type Options struct {
 	MemoryBudget uint64
 	// QueueTimeout is how long a hash waits for budget (0: 5 s).
 	QueueTimeout time.Duration
+	// MaxWaiting bounds the hashes waiting for budget (0: 4096); beyond it,
+	// or when the wait would exceed QueueTimeout, a hash is refused at once
+	// with a retry hint.
+	MaxWaiting int
+	// MaxWaitingPerKey bounds the waiting hashes of one queue key (one
+	// client, see WithQueueKey; 0: 2).
+	MaxWaitingPerKey int
 	// Observe, when set, is told of every hash ("hash" or "verify"): how
 	// long it waited for memory budget and how long argon2 ran (0 when it
 	// never got budget: err is ErrBusy then).
@@ -98,7 +104,7 @@ type Options struct {
 type Hasher struct {
 	p       Params
 	budget  int64
-	sem     *semaphore.Weighted
+	queue   *fairQueue
 	timeout time.Duration
 	observe func(op string, wait, run time.Duration, err error)
 }
@@ -125,24 +131,25 @@ func NewHasher(o Options) (*Hasher, error) {
 	if observe == nil {
 		observe = func(string, time.Duration, time.Duration, error) {}
 	}
-	return &Hasher{p: o.Params, budget: b, sem: semaphore.NewWeighted(b), timeout: o.QueueTimeout, observe: observe}, nil
+	if o.MaxWaiting <= 0 {
+		o.MaxWaiting = 4096
+	}
+	if o.MaxWaitingPerKey <= 0 {
+		o.MaxWaitingPerKey = 2
+	}
+	q := newFairQueue(b, o.MaxWaiting, o.MaxWaitingPerKey, o.QueueTimeout)
+	return &Hasher{p: o.Params, budget: b, queue: q, timeout: o.QueueTimeout, observe: observe}, nil
 }
 
 // Params returns the parameters of new hashes.
 func (h *Hasher) Params() Params { return h.p }
 
-// acquire takes memory KiB of the budget, waiting at most the queue timeout.
+// acquire takes memory KiB of the budget in the fair queue (queue.go),
+// waiting at most the queue timeout; a full queue answers at once.
 func (h *Hasher) acquire(ctx context.Context, memory uint32) (func(), error) {
-	n := int64(memory)
-	if n > h.budget {
-		n = h.budget
-	}
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
-	if err := h.sem.Acquire(ctx, n); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBusy, err)
-	}
-	return func() { h.sem.Release(n) }, nil
+	return h.queue.acquire(ctx, keyOf(ctx), int64(memory))
 }
 
 // Hash returns the PHC string of a new argon2id hash of password.
