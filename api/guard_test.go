@@ -87,9 +87,21 @@ func pow15(i int) float64 {
 }
 
 // newEnvOnStore starts a second server on the same database.
+// Their caches' invalidations reach each other in process, as NOTIFY or
+// Redis carry them between real instances.
 func newEnvOnStore(t *testing.T, e *testEnv, opts ...envOption) *testEnv {
 	t.Helper()
-	return newEnv(t, e.db, opts...)
+	e2 := newEnv(t, e.db, opts...)
+	link := func(from, to *testEnv) {
+		from.store.PublishInvalidations(func(_ context.Context, msg string) error {
+			to.store.Cache().Apply(msg)
+			return nil
+		})
+		from.peers = append(from.peers, to)
+	}
+	link(e, e2)
+	link(e2, e)
+	return e2
 }
 
 func asStatus(err error, target **client.StatusError) bool { return errors.As(err, target) }

@@ -35,6 +35,8 @@ func testParams() password.Params {
 
 // testEnv is a running server on a fresh database, and a client for it.
 type testEnv struct {
+	// peers are the other servers on the same database (newEnvOnStore).
+	peers  []*testEnv
 	t      testing.TB
 	url    string
 	c      *client.Client
@@ -84,6 +86,9 @@ func newEnv(t testing.TB, db identitytest.DB, opts ...envOption) *testEnv {
 		t.Fatalf("migrate: %v", err)
 	}
 	store := identity.NewStore(bdb)
+	// The suites run with the identity cache on: its invalidations must
+	// keep every answer what it was without it.
+	store.UseCache(identity.NewCache(identity.CacheOptions{TTL: time.Minute}))
 	cfg := envConfig{
 		api:    api.Options{Secret: testSecret, AllowedHosts: "localhost;127.0.0.1", Workers: 2, RateLimited: true, MaxBodySize: 64 << 10},
 		policy: validate.DefaultPolicy(),
@@ -217,6 +222,12 @@ func (e *testEnv) sql(query string, args ...any) {
 	e.t.Helper()
 	if _, err := e.store.DB().NewRaw(query, args...).Exec(context.Background()); err != nil {
 		e.t.Fatalf("sql %q: %v", query, err)
+	}
+	// A direct write bypasses the store's invalidations (an operator's
+	// SQL waits for the cache TTL; the tests do not).
+	e.store.Cache().Apply("all")
+	for _, other := range e.peers {
+		other.store.Cache().Apply("all")
 	}
 }
 

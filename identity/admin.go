@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -88,6 +89,7 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fields map[string]any)
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, ErrNotFound
 	}
+	s.invalidate(ctx, userKey(id))
 	return s.UserByID(ctx, id)
 }
 
@@ -145,6 +147,8 @@ func (s *Store) SetLocked(ctx context.Context, id int64, lock bool) (*User, erro
 		out = &u
 		return nil
 	})
+	uid := strconv.FormatInt(id, 10)
+	s.invalidate(ctx, "u:"+uid, "us:"+uid, "uk:"+uid)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, err
@@ -170,6 +174,8 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) (bool, error) {
 		existed = n > 0
 		return nil
 	})
+	uid := strconv.FormatInt(id, 10)
+	s.invalidate(ctx, "u:"+uid, "us:"+uid, "uk:"+uid)
 	if err != nil {
 		return false, fmt.Errorf("identity: delete user: %w", err)
 	}
@@ -281,7 +287,11 @@ func (s *Store) SetEmailSent(ctx context.Context, email, kind string, at time.Ti
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, ErrNotFound
 	}
-	return s.UserByEmail(ctx, email)
+	u, err := s.UserByEmail(ctx, email)
+	if err == nil {
+		s.invalidate(ctx, userKey(u.UserID))
+	}
+	return u, err
 }
 
 // CompleteReset stores a new password hash after a password reset, clears
@@ -297,6 +307,8 @@ func (s *Store) CompleteReset(ctx context.Context, id int64, hash string) error 
 		_, err := tx.NewDelete().Model((*Session)(nil)).Where("user_id = ?", id).Exec(ctx)
 		return err
 	})
+	uid := strconv.FormatInt(id, 10)
+	s.invalidate(ctx, "u:"+uid, "us:"+uid, "uk:"+uid)
 	if err != nil {
 		return fmt.Errorf("identity: complete reset: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -70,11 +71,13 @@ func (s *Store) RevokeAPIKey(ctx context.Context, tkn string, uid int64, role st
 
 // revokeKey deletes one key row of the model's table.
 func (s *Store) revokeKey(ctx context.Context, model any, tkn string, uid int64, role string) (int64, error) {
+	digest := TokenHash(tkn)
 	res, err := s.db.NewDelete().Model(model).
-		Where("tkn_hash = ?", TokenHash(tkn)).Where("user_id = ?", uid).Where("user_role = ?", role).Exec(ctx)
+		Where("tkn_hash = ?", digest).Where("user_id = ?", uid).Where("user_role = ?", role).Exec(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("identity: delete API key: %w", err)
 	}
+	s.invalidate(ctx, "k:"+digest)
 	n, _ := res.RowsAffected()
 	return n, nil
 }
@@ -113,14 +116,13 @@ func (s *Store) VerifyNoSessionKey(ctx context.Context, tkn string, uid int64, r
 // (uid, role) and is valid now (issued < now, not_valid_before < now,
 // expires > now).
 func validKey[K APIKey | NoSessionKey](ctx context.Context, s *Store, tkn string, uid int64, role string) (*K, error) {
-	var k K
-	if err := s.getByKey(ctx, &k, "tkn_hash", TokenHash(tkn)); errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	} else if err != nil {
-		return nil, fmt.Errorf("identity: select API key: %w", err)
+	digest := TokenHash(tkn)
+	k, err := lookupKey[K](ctx, s, digest)
+	if err != nil {
+		return nil, err
 	}
 	var f keyFields
-	switch x := any(&k).(type) {
+	switch x := any(k).(type) {
 	case *APIKey:
 		f = keyFields{x.UserID, x.UserRole, x.Expires, x.Issued, x.NotValidBefore}
 	case *NoSessionKey:
@@ -130,6 +132,23 @@ func validKey[K APIKey | NoSessionKey](ctx context.Context, s *Store, tkn string
 	if f.userID != uid || f.role != role || !f.expires.After(t) || !f.issued.Before(t) || !f.notValidBefore.Before(t) {
 		return nil, ErrNotFound
 	}
+	return k, nil
+}
+
+// lookupKey reads a key row by token digest, from the cache or with the
+// prepared statement.
+func lookupKey[K APIKey | NoSessionKey](ctx context.Context, s *Store, digest string) (*K, error) {
+	if k, ok := cachedKey[K](s.cache, digest); ok {
+		return k, nil
+	}
+	epoch := s.cache.Epoch()
+	var k K
+	if err := s.getByKey(ctx, &k, "tkn_hash", digest); errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("identity: select API key: %w", err)
+	}
+	putKey(s.cache, &k, epoch)
 	return &k, nil
 }
 
@@ -146,6 +165,7 @@ func (s *Store) RevokeAllNoSessionKeys(ctx context.Context, uid int64, role stri
 	if err != nil {
 		return 0, fmt.Errorf("identity: delete no-session API keys: %w", err)
 	}
+	s.invalidate(ctx, "uk:"+strconv.FormatInt(uid, 10))
 	n, _ := res.RowsAffected()
 	return n, nil
 }
@@ -184,6 +204,7 @@ var ErrRefreshRace = errors.New("identity: the key was already refreshed or revo
 // concurrent refreshes of one key exactly one succeeds, the others get
 // ErrRefreshRace.
 func (s *Store) ReplaceNoSessionKey(ctx context.Context, old *NoSessionKey, next NoSessionKeyParams) error {
+	defer s.invalidate(ctx, "k:"+old.TokenHash)
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		t := now()
 		// The DELETE comes first so that SQLite takes its write lock at once

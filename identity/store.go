@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +25,11 @@ type Store struct {
 	// stmts holds prepared statements by model type and key column
 	// (prepared.go).
 	stmts sync.Map
+	// cache serves hot reads (nil: off; cache.go, invalidate.go).
+	cache *Cache
+	// publishers send invalidations to other instances besides NOTIFY.
+	pubMu      sync.RWMutex
+	publishers []func(ctx context.Context, msg string) error
 	// flavour caches, for a MySQL-dialect database, whether the server is
 	// MariaDB (flavourMariaDB) or MySQL (flavourMySQL); 0 until asked.
 	flavour atomic.Int32
@@ -124,28 +131,39 @@ func (s *Store) CreateSession(ctx context.Context, p NewSessionParams) (string, 
 // ErrNotFound. The user is returned whatever its state (callers check
 // is_active and the role).
 func (s *Store) LiveSession(ctx context.Context, token string) (*SessionInfo, error) {
-	var sess Session
-	err := s.getByKey(ctx, &sess, "token_hash", TokenHash(token))
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !sess.Expires.After(now())) {
-		return nil, ErrNotFound
+	digest := TokenHash(token)
+	if sess, ok := s.cache.Session(digest); ok {
+		if !sess.Expires.After(now()) {
+			return nil, ErrNotFound
+		}
+		u, err := s.UserByID(ctx, sess.UserID)
+		if err != nil {
+			return nil, err
+		}
+		return &SessionInfo{Session: *sess, User: *u}, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("identity: select session: %w", err)
-	}
-	u, err := s.UserByID(ctx, sess.UserID)
+	epoch := s.cache.Epoch()
+	si, err := s.sessionWithUser(ctx, digest)
 	if err != nil {
 		return nil, err
 	}
-	return &SessionInfo{Session: sess, User: *u}, nil
+	s.cache.putSession(&si.Session, epoch)
+	s.cache.putUser(&si.User, epoch)
+	if !si.Session.Expires.After(now()) {
+		return nil, ErrNotFound
+	}
+	return si, nil
 }
 
 // DeleteSession deletes the session with this token (expired or not) and
 // reports how many rows went.
 func (s *Store) DeleteSession(ctx context.Context, token string) (int64, error) {
-	res, err := s.db.NewDelete().Model((*Session)(nil)).Where("token_hash = ?", TokenHash(token)).Exec(ctx)
+	digest := TokenHash(token)
+	res, err := s.db.NewDelete().Model((*Session)(nil)).Where("token_hash = ?", digest).Exec(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("identity: delete session: %w", err)
 	}
+	s.invalidate(ctx, "s:"+digest, "ks:"+digest)
 	n, _ := res.RowsAffected()
 	return n, nil
 }
@@ -161,20 +179,24 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID int64, keep strin
 	if err != nil {
 		return 0, fmt.Errorf("identity: delete user sessions: %w", err)
 	}
+	uid := strconv.FormatInt(userID, 10)
+	s.invalidate(ctx, "us:"+uid, "uk:"+uid) // session-bound keys go with their sessions
 	n, _ := res.RowsAffected()
 	return n, nil
 }
 
 // UpdateSessionExtra replaces the extra_info_json of a live session.
 func (s *Store) UpdateSessionExtra(ctx context.Context, token string, extra JSON) error {
+	digest := TokenHash(token)
 	res, err := s.db.NewUpdate().Model((*Session)(nil)).
 		Set("extra_info_json = ?", extra).
-		Where("token_hash = ?", TokenHash(token)).
+		Where("token_hash = ?", digest).
 		Where("expires > ?", now()).
 		Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("identity: update session: %w", err)
 	}
+	s.invalidate(ctx, "s:"+digest)
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
@@ -231,6 +253,10 @@ func (s *Store) purgeBatch(ctx context.Context, model any, key string, before []
 
 // UserByID returns the user with this id or ErrNotFound.
 func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
+	if u, ok := s.cache.User(id); ok {
+		return u, nil
+	}
+	epoch := s.cache.Epoch()
 	var u User
 	err := s.getByKey(ctx, &u, "user_id", id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -239,6 +265,7 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identity: select user: %w", err)
 	}
+	s.cache.putUser(&u, epoch)
 	return &u, nil
 }
 
@@ -306,6 +333,7 @@ func (s *Store) ResetSignup(ctx context.Context, userID int64, fullName, hash, e
 	if err != nil {
 		return fmt.Errorf("identity: reset sign-up: %w", err)
 	}
+	s.invalidate(ctx, userKey(userID))
 	return nil
 }
 
@@ -313,6 +341,9 @@ func (s *Store) ResetSignup(ctx context.Context, userID int64, fullName, hash, e
 // active with the given role. It acts only on users whose e-mail is not yet
 // verified (quirk #26: a locked, verified user is not re-activated).
 func (s *Store) VerifyEmail(ctx context.Context, email, role string) error {
+	if u, err := s.UserByEmail(ctx, email); err == nil {
+		defer s.invalidate(ctx, userKey(u.UserID))
+	}
 	_, err := s.db.NewUpdate().Model((*User)(nil)).
 		Set("is_active = ?", true).
 		Set("email_verified = ?", true).
@@ -339,6 +370,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID int64, email, hash s
 	if err != nil {
 		return fmt.Errorf("identity: update password: %w", err)
 	}
+	s.invalidate(ctx, userKey(userID))
 	return nil
 }
 
@@ -347,22 +379,44 @@ func (s *Store) RunInTx(ctx context.Context, fn func(ctx context.Context, tx bun
 	return s.db.RunInTx(ctx, nil, fn)
 }
 
-// AllActive reports whether every id names an existing, active user.
+// AllActive reports whether every id names an existing, active user. Ids
+// are read from the cache, then with the prepared user read when few are
+// missing (user-check-access names one to three), else with one query.
 func (s *Store) AllActive(ctx context.Context, ids []int64) (bool, error) {
-	uniq := map[int64]bool{}
+	var missing []int64
 	for _, id := range ids {
-		uniq[id] = true
+		if slices.Contains(missing, id) {
+			continue
+		}
+		if u, ok := s.cache.User(id); ok {
+			if !u.IsActive {
+				return false, nil
+			}
+			continue
+		}
+		missing = append(missing, id)
 	}
-	list := make([]int64, 0, len(uniq))
-	for id := range uniq {
-		list = append(list, id)
+	if len(missing) <= 4 {
+		for _, id := range missing {
+			u, err := s.UserByID(ctx, id)
+			if errors.Is(err, ErrNotFound) {
+				return false, nil
+			}
+			if err != nil {
+				return false, fmt.Errorf("identity: check users: %w", err)
+			}
+			if !u.IsActive {
+				return false, nil
+			}
+		}
+		return true, nil
 	}
 	n, err := s.db.NewSelect().Model((*User)(nil)).
-		Where("user_id IN (?)", bun.In(list)).
+		Where("user_id IN (?)", bun.In(missing)).
 		Where("is_active = ?", true).
 		Count(ctx)
 	if err != nil {
 		return false, fmt.Errorf("identity: check users: %w", err)
 	}
-	return n == int64(len(list)), nil
+	return n == int64(len(missing)), nil
 }

@@ -221,3 +221,68 @@ func TestRedisOutage(t *testing.T) {
 		in.stop(t)
 	}
 }
+
+// TestCacheInvalidationAcrossInstances: two servers with the identity cache
+// on (a TTL far above the test's length) share a database; a lock on one
+// reaches the other's cache through PostgreSQL's NOTIFY (PostgreSQL) or
+// Redis (two processes on one SQLite file): the other instance stops
+// serving the user's session. The time it took is logged (in practice well
+// under the 100 ms the issue asks for; the TTL bounds it when a message is
+// lost).
+func TestCacheInvalidationAcrossInstances(t *testing.T) {
+	rurl := redisURL(t)
+	bin := binary(t)
+	for _, transport := range []string{"postgres-notify", "redis"} {
+		t.Run(transport, func(t *testing.T) {
+			dir := t.TempDir()
+			secret := filepath.Join(dir, "secret")
+			os.WriteFile(secret, []byte(clusterKey), 0o600)
+			env := []string{
+				"AUTHNZERVER_BASEDIR=" + dir, "AUTHNZERVER_SECRET=" + secret, "AUTHNZERVER_PIISALT=cache salt",
+				"AUTHNZERVER_ADMIN_EMAIL=boss@example.org", "AUTHNZERVER_ADMIN_PASSWORD=the boss password 1!",
+				"AUTHNZERVER_ARGON2PARAMS=m=1024,t=1,p=1", "AUTHNZERVER_CACHETTL=600", "AUTHNZERVER_RATELIMITS=none",
+			}
+			if transport == "redis" {
+				env = append(env, "AUTHNZERVER_AUTHDB=sqlite:///"+filepath.Join(dir, "shared.sqlite"), "AUTHNZERVER_REDIS="+rurl)
+			} else {
+				env = append(env, "AUTHNZERVER_AUTHDB="+identitytest.Postgres(t).URL)
+			}
+			ip := randomIP()
+			a := startInstance(t, bin, env, ip)
+			defer a.stop(t)
+			b := startInstance(t, bin, env, ip)
+			defer b.stop(t)
+			ctx := context.Background()
+			do := func(in *instance, req string, body map[string]any) *client.Reply {
+				t.Helper()
+				r, err := in.c.Do(ctx, req, body)
+				if err != nil {
+					t.Fatalf("%s: %v", req, err)
+				}
+				return r
+			}
+			r := do(a, "user-new", map[string]any{"full_name": "Cached User", "email": "cached@example.org", "password": "aROwQin9L8nNtPTEMLXd"})
+			uid := int64(r.Response["user_id"].(float64))
+			do(a, "user-set-emailverified", map[string]any{"email": "cached@example.org"})
+			r = do(a, "session-new", map[string]any{"ip_address": "203.0.113.7", "user_agent": "test", "user_id": uid,
+				"expires": time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04:05.000000"), "extra_info_json": nil})
+			token := r.Response["session_token"].(string)
+			// Both caches hold the session and the user.
+			for _, in := range []*instance{a, b} {
+				if !do(in, "session-exists", map[string]any{"session_token": token}).Success {
+					t.Fatal("session missing before the lock")
+				}
+			}
+			if r := do(a, "internal-user-lock", map[string]any{"target_userid": uid, "action": "lock"}); !r.Success {
+				t.Fatalf("lock: %+v", r)
+			}
+			start := time.Now()
+			for do(b, "session-exists", map[string]any{"session_token": token}).Success {
+				if time.Since(start) > 30*time.Second {
+					t.Fatal("the other instance still serves the locked user's session after 30 s")
+				}
+			}
+			t.Logf("%s: the other instance stopped serving the session %v after the lock", transport, time.Since(start))
+		})
+	}
+}

@@ -114,9 +114,12 @@ func (a validatorAdapter) Password(ctx context.Context, pw, email, name string) 
 
 // services are the long-lived parts of a running server.
 type services struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	store  *identity.Store
+	cfg   *config.Config
+	log   *slog.Logger
+	store *identity.Store
+	// listen receives other instances' cache invalidations until its
+	// context ends.
+	listen func(ctx context.Context)
 	engine *engine.Engine
 	hasher *password.Hasher
 	api    *api.Server
@@ -226,6 +229,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 		db.Close()
 		return nil, err
 	}
+	listen := useIdentityCache(cfg, dbu, store, shared, log)
 	srv, err := api.New(api.Options{
 		Limiter: shared.limiter,
 		Metrics: metrics,
@@ -259,7 +263,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 		db.Close()
 		return nil, err
 	}
-	return &services{cfg: cfg, log: log, store: store, engine: eng, hasher: hasher, api: srv, close: func() { stopTracing(); closeDecisionLog(); shared.close(); db.Close() }}, nil
+	return &services{cfg: cfg, log: log, store: store, listen: listen, engine: eng, hasher: hasher, api: srv, close: func() { stopTracing(); closeDecisionLog(); shared.close(); db.Close() }}, nil
 }
 
 // writeCredentials writes "<email> <password>" to the admin credentials
@@ -355,6 +359,7 @@ func serve(ctx context.Context, s *services) error {
 	cfg, log := s.cfg, s.log
 	go purgeLoop(ctx, s)
 	go unlockLoop(ctx, s)
+	go s.listen(ctx)
 	go func() {
 		if err := s.engine.Watch(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("policy file watcher stopped", "error", err)
@@ -417,4 +422,27 @@ func serve(ctx context.Context, s *services) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// useIdentityCache gives the store its read cache (--cachettl; 0: none) and
+// the transports of invalidations: PostgreSQL's NOTIFY on PostgreSQL, and
+// Redis with --redis. It returns the listener of the other instances'
+// invalidations.
+func useIdentityCache(cfg *config.Config, dbu config.DBURL, store *identity.Store, shared *sharedState, log *slog.Logger) func(context.Context) {
+	if shared.redis != nil {
+		store.PublishInvalidations(identity.RedisPublisher(shared.redis))
+	}
+	cache := identity.NewCache(identity.CacheOptions{TTL: time.Duration(cfg.CacheTTL) * time.Second})
+	store.UseCache(cache)
+	return func(ctx context.Context) {
+		if cache == nil {
+			return
+		}
+		if dbu.Driver == identity.DriverPostgres {
+			go identity.ListenPostgres(ctx, dbu.DSN, cache, log)
+		}
+		if shared.redis != nil {
+			go identity.ListenRedis(ctx, shared.redis, cache)
+		}
+	}
 }

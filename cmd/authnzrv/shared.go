@@ -16,7 +16,9 @@ import (
 type sharedState struct {
 	limiter limiter.Limiter
 	replay  limiter.ReplayGuard
-	close   func()
+	// redis is the shared Redis client (nil without --redis).
+	redis redis.UniversalClient
+	close func()
 }
 
 func newSharedState(cfg *config.Config) (*sharedState, error) {
@@ -45,7 +47,7 @@ func newSharedState(cfg *config.Config) (*sharedState, error) {
 		return nil, fmt.Errorf("redis: %s does not answer: %w", opt.Addr, err)
 	}
 	failOpen := cfg.RedisFailure == "open"
-	st := &sharedState{limiter: limiter.NewRedis(c, "authnzrv:rl:", failOpen), close: func() { c.Close() }}
+	st := &sharedState{limiter: limiter.NewRedis(c, "authnzrv:rl:", failOpen), redis: c, close: func() { c.Close() }}
 	if ttl > 0 {
 		st.replay = limiter.NewRedisReplay(c, "authnzrv:replay:", ttl, failOpen)
 	}
