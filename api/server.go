@@ -367,7 +367,7 @@ func (s *Server) serveAPIInner(c echo.Context) error {
 	}
 	ctx = engine.WithRequestID(ctx, clip(string(env.ReqID), maxEchoedName))
 	// Password hashes queue fairly per client address (identity/password).
-	ctx = password.WithQueueKey(ctx, s.deps.PII.Key(env.ClientIP))
+	ctx = password.WithQueueKey(ctx, func() string { return s.deps.PII.Key(env.ClientIP) })
 	if s.opts.RateLimited {
 		if code, wait := s.rateLimited(ctx, log, s.rateRequest(env, s.requests[env.Request])); code != 0 {
 			return writeLimited(c, code, wait)
@@ -471,7 +471,12 @@ func clip(s string, n int) string {
 
 // reply encrypts and sends a response envelope.
 func (s *Server) reply(c echo.Context, reqid json.RawMessage, r Result) error {
-	out, err := s.codec.Seal(NewResponse(reqid, r))
+	msg, err := encodeResponse(NewResponse(reqid, r))
+	if err != nil {
+		s.log.Error("encode response", "error", err)
+		return writePlain(c, http.StatusInternalServerError)
+	}
+	out, err := s.codec.SealBytes(msg)
 	if err != nil {
 		s.log.Error("encode response", "error", err)
 		return writePlain(c, http.StatusInternalServerError)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -31,6 +32,12 @@ type benchResult struct {
 	P99ms       float64 `json:"p99_ms"`
 	Errors      int     `json:"errors"`
 	Limited     int     `json:"rate_limited"`
+	// ServerCPUus is the server's CPU time per request in microseconds,
+	// from process_cpu_seconds_total on its /metrics before and after the
+	// level (0 when the server has no /metrics).
+	ServerCPUus float64 `json:"server_cpu_us_per_req,omitempty"`
+	// ServerRSSMB is the server's resident memory after the level, in MB.
+	ServerRSSMB float64 `json:"server_rss_mb,omitempty"`
 }
 
 // workload prepares its data once and returns the operation to repeat.
@@ -85,6 +92,15 @@ func expectSuccess(r *client.Reply, err error) error {
 }
 
 var workloads = map[string]workload{
+	// noop is an encrypted request of a type the server does not have: it
+	// is decrypted, decoded and answered with an encrypted failure, the
+	// floor of every request's cost.
+	"noop": func(ctx context.Context, c *client.Client) (func(context.Context) error, error) {
+		return func(ctx context.Context) error {
+			_, err := c.Do(ctx, "bench-noop", map[string]any{})
+			return err
+		}, nil
+	},
 	"session-exists": func(ctx context.Context, c *client.Client) (func(context.Context) error, error) {
 		tok, err := newSession(ctx, c)
 		if err != nil {
@@ -140,6 +156,40 @@ var workloads = map[string]workload{
 				"email": "bench-" + randomHex(8) + "@example.org", "password": benchPassword}))
 		}, nil
 	},
+}
+
+// serverStats reads the server's CPU seconds and resident memory from its
+// Prometheus /metrics (ok false when it has none).
+func serverStats(ctx context.Context, hc *http.Client, url string) (cpu, rss float64, ok bool) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(url, "/")+"/metrics", nil)
+	if err != nil {
+		return 0, 0, false
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, 0, false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, 0, false
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return 0, 0, false
+	}
+	found := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, _ := strings.Cut(line, " ")
+		switch name {
+		case "process_cpu_seconds_total":
+			cpu, _ = strconv.ParseFloat(strings.TrimSpace(value), 64)
+			found++
+		case "process_resident_memory_bytes":
+			rss, _ = strconv.ParseFloat(strings.TrimSpace(value), 64)
+			found++
+		}
+	}
+	return cpu, rss, found == 2
 }
 
 // runBench repeats op with n workers for d.
@@ -198,12 +248,17 @@ func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench --url URL --secret KEY",
 		Short: "load-test any server speaking the authnzerver protocol",
-		Long: `bench runs workloads (session-exists, user-check-access,
+		Long: `bench runs workloads (noop, session-exists, user-check-access,
 apikey-verify-nosession, user-login, user-new) against a server for a fixed
 duration at each concurrency level and reports requests per second, p50 and
-p99 latency, errors and rate-limited (429) requests, as text or JSON. It
-creates its own users and sessions through the protocol. Measure a server
-started with --ratelimits none, or the limits will answer most requests.`,
+p99 latency, errors and rate-limited (429) requests, and — when the server
+has a Prometheus /metrics, as authnzrv does — the server's own CPU time per
+request and its resident memory, as text or JSON. noop is an encrypted
+request of an unknown type: the floor of every request's cost. It creates
+its own users and sessions through the protocol; every request is
+encrypted afresh, so request freshness (the replay guard) may stay on.
+Measure a server started with --ratelimits none unless you measure the
+limits, or they will answer most requests.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if url == "" || secret == "" {
@@ -218,7 +273,8 @@ started with --ratelimits none, or the limits will answer most requests.`,
 				conc = append(conc, n)
 			}
 			transport := &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512}
-			c, err := client.New(url, secret, client.WithHTTPClient(&http.Client{Transport: transport, Timeout: 30 * time.Second}))
+			hc := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+			c, err := client.New(url, secret, client.WithHTTPClient(hc))
 			if err != nil {
 				return err
 			}
@@ -235,7 +291,12 @@ started with --ratelimits none, or the limits will answer most requests.`,
 					return fmt.Errorf("%s: set-up: %w", name, err)
 				}
 				for _, n := range conc {
+					cpu0, _, haveStats := serverStats(ctx, hc, url)
 					r := runBench(ctx, name, op, n, duration)
+					if cpu1, rss, ok := serverStats(ctx, hc, url); haveStats && ok && r.Requests > 0 {
+						r.ServerCPUus = (cpu1 - cpu0) * 1e6 / float64(r.Requests)
+						r.ServerRSSMB = rss / 1e6
+					}
 					results = append(results, r)
 					if !asJSON {
 						fmt.Fprintf(cmd.ErrOrStderr(), "%s c=%d: %.0f req/s\n", name, n, r.PerSecond)
@@ -246,9 +307,10 @@ started with --ratelimits none, or the limits will answer most requests.`,
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(results)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "workload\tconcurrency\treq/s\tp50 ms\tp99 ms\terrors\t429\t")
+			fmt.Fprintln(tw, "workload\tconcurrency\treq/s\tp50 ms\tp99 ms\tserver CPU µs/req\tserver RSS MB\terrors\t429\t")
 			for _, r := range results {
-				fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2f\t%.2f\t%d\t%d\t\n", r.Workload, r.Concurrency, r.PerSecond, r.P50ms, r.P99ms, r.Errors, r.Limited)
+				fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2f\t%.2f\t%.0f\t%.0f\t%d\t%d\t\n", r.Workload, r.Concurrency, r.PerSecond,
+					r.P50ms, r.P99ms, r.ServerCPUus, r.ServerRSSMB, r.Errors, r.Limited)
 			}
 			return tw.Flush()
 		},
@@ -256,7 +318,7 @@ started with --ratelimits none, or the limits will answer most requests.`,
 	f := cmd.Flags()
 	f.StringVar(&url, "url", "", "server URL, e.g. http://127.0.0.1:13431")
 	f.StringVar(&secret, "secret", "", "the server's Fernet key (or use --secret \"$(cat keyfile)\")")
-	f.StringVar(&list, "workloads", "session-exists,user-check-access,apikey-verify-nosession,user-login,user-new", "comma-separated workloads")
+	f.StringVar(&list, "workloads", "noop,session-exists,user-check-access,apikey-verify-nosession,user-login,user-new", "comma-separated workloads")
 	f.StringVar(&levels, "concurrency", "1,16,64", "comma-separated concurrency levels")
 	f.DurationVar(&duration, "duration", 10*time.Second, "how long each workload runs at each level")
 	f.BoolVar(&asJSON, "json", false, "print JSON instead of a table")

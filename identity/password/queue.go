@@ -17,15 +17,18 @@ import (
 
 type queueKey struct{}
 
-// WithQueueKey returns a context whose hashes queue under key (e.g. a
-// digest of the client's address).
-func WithQueueKey(ctx context.Context, key string) context.Context {
+// WithQueueKey returns a context whose hashes queue under the key that
+// key returns (e.g. a digest of the client's address); it is called only
+// when a hash has to wait.
+func WithQueueKey(ctx context.Context, key func() string) context.Context {
 	return context.WithValue(ctx, queueKey{}, key)
 }
 
-func keyOf(ctx context.Context) string {
-	k, _ := ctx.Value(queueKey{}).(string)
-	return k
+func keyOf(ctx context.Context) func() string {
+	if k, ok := ctx.Value(queueKey{}).(func() string); ok {
+		return k
+	}
+	return func() string { return "" }
 }
 
 // BusyError is ErrBusy with the time after which a retry is likely to find
@@ -89,10 +92,18 @@ func (q *fairQueue) retryHint(n int, weight int64) time.Duration {
 	return max(q.wait(n, weight), time.Second)
 }
 
-// acquire takes weight of the budget for key, waiting at most until ctx
-// ends. It returns the function that gives it back.
-func (q *fairQueue) acquire(ctx context.Context, key string, weight int64) (func(), error) {
+// acquire takes weight of the budget for the key keyFn gives, waiting at
+// most until ctx ends. It returns the function that gives it back.
+func (q *fairQueue) acquire(ctx context.Context, keyFn func() string, weight int64) (func(), error) {
 	weight = min(weight, q.capacity)
+	q.mu.Lock()
+	if q.total == 0 && q.used+weight <= q.capacity {
+		q.used += weight
+		q.mu.Unlock()
+		return q.releaser(weight), nil
+	}
+	q.mu.Unlock()
+	key := keyFn()
 	q.mu.Lock()
 	if q.total == 0 && q.used+weight <= q.capacity {
 		q.used += weight

@@ -15,14 +15,14 @@ func TestFairQueueRoundRobin(t *testing.T) {
 	t.Parallel()
 	q := newFairQueue(1, 10, 2, time.Minute)
 	ctx := context.Background()
-	hold, err := q.acquire(ctx, "first", 1)
+	hold, err := q.acquire(ctx, fixed("first"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	order := make(chan string, 3)
 	start := func(key string) {
 		go func() {
-			release, err := q.acquire(ctx, key, 1)
+			release, err := q.acquire(ctx, fixed(key), 1)
 			if err != nil {
 				order <- "error: " + err.Error()
 				return
@@ -50,20 +50,20 @@ func TestFairQueueRefusesAtOnce(t *testing.T) {
 	t.Parallel()
 	q := newFairQueue(1, 2, 1, time.Minute)
 	ctx := context.Background()
-	hold, err := q.acquire(ctx, "x", 1)
+	hold, err := q.acquire(ctx, fixed("x"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer hold()
-	go q.acquire(ctx, "a", 1) //nolint:errcheck // waits until the test ends
+	go q.acquire(ctx, fixed("a"), 1) //nolint:errcheck // waits until the test ends
 	waitUntil(t, func() bool { return waitingCount(q) == 1 })
 	var be *BusyError
-	if _, err := q.acquire(ctx, "a", 1); !errors.As(err, &be) || !errors.Is(err, ErrBusy) || be.RetryAfter < time.Second {
+	if _, err := q.acquire(ctx, fixed("a"), 1); !errors.As(err, &be) || !errors.Is(err, ErrBusy) || be.RetryAfter < time.Second {
 		t.Fatalf("second hash of a key with its place taken: %v", err)
 	}
-	go q.acquire(ctx, "b", 1) //nolint:errcheck
+	go q.acquire(ctx, fixed("b"), 1) //nolint:errcheck
 	waitUntil(t, func() bool { return waitingCount(q) == 2 })
-	if _, err := q.acquire(ctx, "c", 1); !errors.As(err, &be) || be.Why != "queue full" {
+	if _, err := q.acquire(ctx, fixed("c"), 1); !errors.As(err, &be) || be.Why != "queue full" {
 		t.Fatalf("hash with the queue full: %v", err)
 	}
 }
@@ -73,14 +73,14 @@ func TestFairQueueRefusesAtOnce(t *testing.T) {
 func TestFairQueueGiveUp(t *testing.T) {
 	t.Parallel()
 	q := newFairQueue(1, 10, 2, time.Minute)
-	hold, err := q.acquire(context.Background(), "x", 1)
+	hold, err := q.acquire(context.Background(), fixed("x"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := q.acquire(ctx, "a", 1)
+		_, err := q.acquire(ctx, fixed("a"), 1)
 		done <- err
 	}()
 	waitUntil(t, func() bool { return waitingCount(q) == 1 })
@@ -92,7 +92,7 @@ func TestFairQueueGiveUp(t *testing.T) {
 		t.Fatal("the waiter stayed in the queue")
 	}
 	hold()
-	release, err := q.acquire(context.Background(), "b", 1)
+	release, err := q.acquire(context.Background(), fixed("b"), 1)
 	if err != nil {
 		t.Fatalf("budget lost: %v", err)
 	}
@@ -117,3 +117,5 @@ func waitUntil(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not reached")
 }
+
+func fixed(key string) func() string { return func() string { return key } }
