@@ -106,7 +106,9 @@ type ArgInfo struct {
 
 // KeyInfo is a response key and what it holds.
 type KeyInfo struct {
-	Name        string
+	// Name is the key of the action response.
+	Name string
+	// Description says what it holds.
 	Description string
 }
 
@@ -114,10 +116,16 @@ type KeyInfo struct {
 // beyond the type's failure keys, and when it happens. %s in Reason and
 // Messages stands for a part filled in at run time.
 type FailureInfo struct {
-	Reason   string
+	// Reason is the failure_reason ("" when the reply has none).
+	Reason string
+	// Messages are the end-user messages; one in angle brackets describes
+	// messages that vary.
 	Messages []string
-	Keys     string
-	When     string
+	// Keys names the response keys the failure sets beyond the request
+	// type's failure keys.
+	Keys string
+	// When says when it happens.
+	When string
 }
 
 // Limits on arguments that apply to every request type.
@@ -388,7 +396,7 @@ func messages(ms []string) string {
 	return strings.Join(out, ", ")
 }
 
-// jsonValue renders a failure key's value as JSON.
+// jsonLiteral renders a failure key's value as JSON.
 func jsonLiteral(v any) string {
 	switch x := v.(type) {
 	case nil:

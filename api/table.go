@@ -539,7 +539,7 @@ func requestDocs() map[string]docs {
 					when: "a superuser edit whose session is not a live session of the active superuser"},
 				{reason: "role: 'superuser' is not allowed to edit items: '%s'", messages: []string{"extra elements in update_dict not allowed"},
 					when: "a superuser edit with keys beyond `full_name`, `email`, `is_active`, `user_role`, `email_verified` (%s lists every key)"},
-				{reason: "role change requested is not valid", messages: []string{"unknown role change request in update_dict"}, when: "`user_role` is not a role of the policy"},
+				{reason: "role change requested is not valid", messages: []string{"unknown role change request in update_dict"}, when: "`update_dict.user_role` is not a role of the policy"},
 				{reason: "invalid session for edit attempt", messages: []string{"user_id or session info not available for this user edit attempt."},
 					when: "any other editor (e.g. a user editing someone else)"},
 				{reason: "invalid value for '%s' in update_dict", messages: []string{"User update failed."},
