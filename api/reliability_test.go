@@ -3,12 +3,15 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/authnzrv/authnzrv/api"
 	"github.com/authnzrv/authnzrv/client"
+	"github.com/authnzrv/authnzrv/identity"
 	"github.com/authnzrv/authnzrv/identity/identitytest"
 	"github.com/authnzrv/authnzrv/identity/password"
 )
@@ -192,4 +195,54 @@ func TestFinding3VictimGetsInDuringFlood(t *testing.T) {
 	t.Logf("victim logged in after %v and %d attempts during a flood of 200 clients", time.Since(start), tries)
 	stop()
 	wg.Wait()
+}
+
+// TestFinding7StandardConformingStringsOff: on a PostgreSQL database whose
+// default is standard_conforming_strings = off, a value that would end its
+// string literal under that setting stays a value: the server forces the
+// setting on for its connections.
+func TestFinding7StandardConformingStringsOff(t *testing.T) {
+	db := identitytest.Postgres(t)
+	admin, err := identity.Open(context.Background(), db.Driver, db.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(must(url.Parse(db.DSN)).Path, "/")
+	if _, err := admin.ExecContext(context.Background(), "ALTER DATABASE "+name+" SET standard_conforming_strings = off"); err != nil {
+		t.Fatal(err)
+	}
+	admin.Close()
+	e := newEnv(t, db)
+	var scs string
+	if err := e.store.DB().QueryRowContext(context.Background(), "SHOW standard_conforming_strings").Scan(&scs); err != nil || scs != "on" {
+		t.Fatalf("standard_conforming_strings on the server's connections: %q %v", scs, err)
+	}
+	for _, inj := range []string{`x\' OR 1=1) --`, `x\' OR TRUE --`, `\'; DROP TABLE users; --`} {
+		r := e.do("user-lookup-email", q{"email": inj})
+		expect(t, r, false, "user email not found in DB")
+		r = e.do("user-lookup-match", q{"by": "email", "match": inj})
+		if !r.Success || len(r.Response["user_info"].([]any)) != 0 {
+			t.Fatalf("user-lookup-match with %q: %+v", inj, r.Response)
+		}
+	}
+	if _, err := e.store.UserByID(context.Background(), 1); err != nil {
+		t.Fatalf("users after the attempts: %v", err)
+	}
+}
+
+// TestFinding7MySQLBackslashModeRefused: a MySQL DSN that asks for
+// NO_BACKSLASH_ESCAPES is refused (bun escapes with backslashes).
+func TestFinding7MySQLBackslashModeRefused(t *testing.T) {
+	t.Parallel()
+	_, err := identity.Open(context.Background(), identity.DriverMySQL, "u@tcp(127.0.0.1:1)/db?sql_mode=%27NO_BACKSLASH_ESCAPES%27")
+	if err == nil || !strings.Contains(err.Error(), "NO_BACKSLASH_ESCAPES is refused") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -16,8 +16,9 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/dialect/mysqldialect"
@@ -49,22 +50,45 @@ func Open(ctx context.Context, driver, dsn string) (*bun.DB, error) {
 	case DriverMySQL:
 		return openMySQL(ctx, dsn)
 	case DriverPostgres:
-		sqldb, err := sql.Open("pgx", dsn)
-		if err != nil {
-			return nil, fmt.Errorf("identity: open postgres: %w", err)
-		}
-		sqldb.SetMaxOpenConns(32)
-		sqldb.SetMaxIdleConns(32)
-		sqldb.SetConnMaxIdleTime(5 * time.Minute)
-		db := bun.NewDB(sqldb, pgdialect.New())
-		if err := db.PingContext(ctx); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("identity: connect postgres: %w", err)
-		}
-		return db, nil
+		return openPostgres(ctx, dsn)
 	default:
 		return nil, fmt.Errorf("identity: unknown database driver %q", driver)
 	}
+}
+
+// openPostgres opens a PostgreSQL database. bun writes values into the
+// statements it sends, escaped for standard_conforming_strings = on (a
+// backslash is an ordinary character in a string literal): every
+// connection sets it on, whatever the database's or role's default, and
+// the server is asked that it took effect (issue 13, finding 7).
+func openPostgres(ctx context.Context, dsn string) (*bun.DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("identity: postgres URL: %w", err)
+	}
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	cfg.RuntimeParams["standard_conforming_strings"] = "on"
+	sqldb := stdlib.OpenDB(*cfg)
+	sqldb.SetMaxOpenConns(32)
+	sqldb.SetMaxIdleConns(32)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	db := bun.NewDB(sqldb, pgdialect.New())
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("identity: connect postgres: %w", err)
+	}
+	var scs string
+	if err := db.QueryRowContext(ctx, "SHOW standard_conforming_strings").Scan(&scs); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("identity: postgres: read standard_conforming_strings: %w", err)
+	}
+	if scs != "on" {
+		db.Close()
+		return nil, fmt.Errorf("identity: postgres: standard_conforming_strings is %q and cannot be set on: refusing to send values escaped for it", scs)
+	}
+	return db, nil
 }
 
 func openSQLite(ctx context.Context, path string) (*bun.DB, error) {
@@ -144,6 +168,12 @@ func openMySQL(ctx context.Context, dsn string) (*bun.DB, error) {
 		if _, set := cfg.Params[kv[0]]; !set {
 			cfg.Params[kv[0]] = kv[1]
 		}
+	}
+	// bun escapes quotes in strings with backslashes: a mode in which a
+	// backslash is an ordinary character would let a value end its string
+	// (issue 13, finding 7).
+	if strings.Contains(strings.ToUpper(cfg.Params["sql_mode"]), "NO_BACKSLASH_ESCAPES") {
+		return nil, fmt.Errorf("identity: mysql: sql_mode NO_BACKSLASH_ESCAPES is refused (values are sent escaped with backslashes)")
 	}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
