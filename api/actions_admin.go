@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/authnzrv/authnzrv/engine"
 	"github.com/authnzrv/authnzrv/identity"
@@ -423,7 +422,7 @@ func (s *Server) userSetEmailSent(ctx context.Context, rc *reqCtx, a *emailSentA
 	if a.EmailType != "signup" && a.EmailType != "forgotpass" {
 		return nil, fail("invalid request: invalid email_type requested", "Invalid email sent notification request.")
 	}
-	u, err := s.deps.Store.SetEmailSent(ctx, a.Email, a.EmailType, time.Now())
+	u, err := s.deps.Store.SetEmailSent(ctx, a.Email, a.EmailType, s.now())
 	if errors.Is(err, identity.ErrNotFound) {
 		return nil, fail("could not update the email sent status in DB", "Email sent notification request failed.")
 	}

@@ -187,7 +187,7 @@ func (s *Server) apikeyNew(ctx context.Context, rc *reqCtx, a *apikeyNewArgs) (R
 	if err != nil {
 		return nil, err
 	}
-	issued := time.Now().UTC().Truncate(time.Microsecond)
+	issued := s.now().UTC().Truncate(time.Microsecond)
 	expires := issued.AddDate(0, 0, int(a.ExpiresDays))
 	nbf := issued.Add(seconds(a.NotValidBefore)).Truncate(time.Microsecond)
 	key, err := pyJSON([]claim{
@@ -348,7 +348,7 @@ type keyTimes struct {
 }
 
 // mintNoSessionKey builds a no-session key and its reply (§7.4).
-func mintNoSessionKey(times keyTimes, ip, iss, aud, sub string, ver any, uid int64, role string) (*noSessionKey, error) {
+func mintNoSessionKey(issuedAt time.Time, times keyTimes, ip, iss, aud, sub string, ver any, uid int64, role string) (*noSessionKey, error) {
 	tkn, err := identity.NewToken()
 	if err != nil {
 		return nil, err
@@ -357,7 +357,7 @@ func mintNoSessionKey(times keyTimes, ip, iss, aud, sub string, ver any, uid int
 	if err != nil {
 		return nil, err
 	}
-	issued := time.Now().UTC().Truncate(time.Microsecond)
+	issued := issuedAt.UTC().Truncate(time.Microsecond)
 	p := identity.NoSessionKeyParams{
 		Token: tkn, RefreshToken: refresh, UserID: uid, UserRole: role,
 		Issued: issued, Expires: issued.Add(seconds(times.expires)),
@@ -407,7 +407,7 @@ func (s *Server) apikeyNewNoSession(ctx context.Context, rc *reqCtx, a *apikeyNe
 		return nil, fail("originating user is not allowed to issue an API key", "API key issuance failed. You are not allowed to issue an API key.")
 	}
 	times := keyTimes{float64(a.ExpiresSeconds), a.NotValidBefore, float64(a.RefreshExpires), a.RefreshNBF}
-	k, err := mintNoSessionKey(times, a.IPAddress, a.Issuer, a.Audience, a.Subject, a.APIVersion.V, uid, role)
+	k, err := mintNoSessionKey(s.now(), times, a.IPAddress, a.Issuer, a.Audience, a.Subject, a.APIVersion.V, uid, role)
 	if err != nil {
 		return nil, err
 	}
@@ -476,7 +476,7 @@ func (s *Server) apikeyRefresh(ctx context.Context, rc *reqCtx, a *apikeyRefresh
 		}
 	}
 	times := keyTimes{float64(a.ExpiresSeconds), a.NotValidBefore, float64(a.RefreshExpires), a.RefreshNBF}
-	k, err := mintNoSessionKey(times, a.IPAddress, iss, aud, sub, ver, uid, role)
+	k, err := mintNoSessionKey(s.now(), times, a.IPAddress, iss, aud, sub, ver, uid, role)
 	if err != nil {
 		return nil, err
 	}

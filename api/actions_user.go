@@ -83,7 +83,7 @@ func (s *Server) userNew(ctx context.Context, rc *reqCtx, a *userNewArgs) (Resul
 	if !ok || systemID == "" {
 		systemID = uuid.NewString()
 	}
-	t := time.Now().UTC()
+	t := s.now().UTC()
 	u := &identity.User{
 		SystemID: systemID, FullName: &name, Password: hash, Email: email,
 		EmailVerifySentDatetime: &t, FailedLoginTries: new(int64), ExtraInfo: extraJSON, UserRole: "locked",
@@ -112,7 +112,7 @@ func (s *Server) userNew(ctx context.Context, rc *reqCtx, a *userNewArgs) (Resul
 	resend := false
 	if !existing.IsActive {
 		sent := existing.EmailVerifySentDatetime
-		resend = sent == nil || time.Since(*sent) > time.Duration(wait)*time.Hour
+		resend = sent == nil || s.now().Sub(*sent) > time.Duration(wait)*time.Hour
 	}
 	if resend {
 		if err := s.deps.Store.ResetSignup(ctx, existing.UserID, name, hash, email, extraJSON); err != nil {

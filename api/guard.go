@@ -17,6 +17,7 @@ import (
 	"github.com/authnzrv/authnzrv/engine"
 	"github.com/authnzrv/authnzrv/engine/limiter"
 	"github.com/authnzrv/authnzrv/identity"
+	"github.com/authnzrv/authnzrv/wire"
 )
 
 // RateDecider is the rate-limit policy: which buckets a request draws from.
@@ -142,6 +143,12 @@ func writeLimited(c echo.Context, code int, wait time.Duration) error {
 func (s *Server) replayCheck(ctx context.Context, log interface{ Warn(string, ...any) }, token []byte) int {
 	if s.opts.Replay == nil || s.opts.RequestTTL <= 0 {
 		return 0
+	}
+	if !s.opts.NotBefore.IsZero() {
+		if ts, ok := wire.TokenTime(token); ok && ts.Before(s.opts.NotBefore.Truncate(time.Second)) {
+			log.Warn("request token minted before this server started refused (the replay guard is in process)")
+			return http.StatusUnauthorized
+		}
 	}
 	sum := sha256.Sum256(token)
 	first, err := s.opts.Replay.First(ctx, hex.EncodeToString(sum[:16]))
@@ -297,12 +304,7 @@ func (s *Server) resolveCheck(ctx context.Context, rc *reqCtx, res Result) Resul
 	}
 	d := l.backoff(r.Failures)
 	rc.log.Info("failed password check; backing off", "account", s.deps.PII.Hash(c.account), "failures", r.Failures, "delay", d)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
+	s.sleep(ctx, d)
 	return res
 }
 
@@ -314,7 +316,7 @@ func (s *Server) lockAccount(ctx context.Context, rc *reqCtx, account string, fa
 	if err == nil {
 		deny, err = s.admit(ctx, engine.AdminInput{Op: "lockout", Target: adminUser(u)})
 	}
-	until := time.Now().Add(s.opts.Lockout.Duration)
+	until := s.now().Add(s.opts.Lockout.Duration)
 	switch {
 	case errors.Is(err, identity.ErrNotFound):
 	case err != nil:

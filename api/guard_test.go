@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/authnzrv/authnzrv/client"
 	"github.com/authnzrv/authnzrv/engine/limiter"
 	"github.com/authnzrv/authnzrv/identity/identitytest"
+	"github.com/fernet/fernet-go"
 )
 
 func withLockout(tries int, d time.Duration) envOption {
@@ -29,17 +32,15 @@ func loginBody(e *testEnv, email, pw string) map[string]any {
 func TestLoginBackoffAndLockout(t *testing.T) {
 	identitytest.Each(t, func(t *testing.T, db identitytest.DB) {
 		e := newEnv(t, db, withLockout(3, time.Hour))
-		// Failures 1..3 are answered normally, each after a longer wait.
-		var took []time.Duration
+		// Failures 1..3 are answered normally, each after a longer wait
+		// (the server's injected clock records the waits).
 		for i := range 3 {
-			body := loginBody(e, adminEmail, "wrong password")
-			start := time.Now()
-			r := e.do("user-login", body)
-			took = append(took, time.Since(start))
+			r := e.do("user-login", loginBody(e, adminEmail, "wrong password"))
 			expect(t, r, false, "user does not exist or password doesn't match")
+			slept := e.clock.Slept()
 			want := time.Duration(float64(40*time.Millisecond) * pow15(i))
-			if took[i] < want {
-				t.Fatalf("failure %d answered after %v, want at least %v", i+1, took[i], want)
+			if len(slept) != i+1 || slept[i] != want {
+				t.Fatalf("after failure %d the server waited %v, want %v last", i+1, slept, want)
 			}
 		}
 		// Failure 4 locks the user and replaces the reply.
@@ -153,11 +154,15 @@ func TestRateLimits(t *testing.T) {
 // TestReplayGuard: with a request TTL, an old token is refused and an
 // identical token is accepted once.
 func TestReplayGuard(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, identitytest.SQLite(t), withOptions(func(o *api.Options) {
-		o.RequestTTL = 2 * time.Second
-		o.Replay = limiter.NewLocalReplay(1000, 2*time.Second)
+		o.RequestTTL = 120 * time.Second
+		o.Replay = limiter.NewLocalReplay(1000, 180*time.Second)
 	}))
-	body := seal(t, testSecret, `{"request": "session-exists", "body": {"session_token": "x"}, "reqid": 7, "client_ipaddr": "1.2.3.4"}`)
+	msg := func(id int) string {
+		return fmt.Sprintf(`{"request": "session-exists", "body": {"session_token": "x"}, "reqid": %d, "client_ipaddr": "1.2.3.4"}`, id)
+	}
+	body := seal(t, testSecret, msg(7))
 	for i, want := range []int{200, 401, 401} {
 		code, _, _ := rawPost(t, "POST", e.url+"/", body, "")
 		if code != want {
@@ -165,13 +170,38 @@ func TestReplayGuard(t *testing.T) {
 		}
 	}
 	// The same request sealed again is a new token: accepted.
-	if code, _, _ := rawPost(t, "POST", e.url+"/", seal(t, testSecret, `{"request": "session-exists", "body": {"session_token": "x"}, "reqid": 7, "client_ipaddr": "1.2.3.4"}`), ""); code != 200 {
+	if code, _, _ := rawPost(t, "POST", e.url+"/", seal(t, testSecret, msg(7)), ""); code != 200 {
 		t.Fatalf("fresh token: %d", code)
 	}
-	// An expired token is refused.
-	old := seal(t, testSecret, `{"request": "session-exists", "body": {"session_token": "x"}, "reqid": 8, "client_ipaddr": "1.2.3.4"}`)
-	time.Sleep(3100 * time.Millisecond)
-	if code, _, _ := rawPost(t, "POST", e.url+"/", old, ""); code != 401 {
-		t.Fatalf("expired token: %d", code)
+	// Tokens minted at other times (no clock to wait for: the token carries
+	// its own timestamp).
+	now := time.Now()
+	for _, tc := range []struct {
+		name  string
+		at    time.Time
+		codes []int
+	}{
+		{"older than the TTL", now.Add(-125 * time.Second), []int{401}},
+		{"more than 60 s in the future", now.Add(90 * time.Second), []int{401}},
+		{"within the clock skew, once", now.Add(50 * time.Second), []int{200, 401}},
+		{"near the end of its TTL, once", now.Add(-110 * time.Second), []int{200, 401}},
+	} {
+		b := sealAt(t, testSecret, msg(9), tc.at)
+		for i, want := range tc.codes {
+			if code, _, _ := rawPost(t, "POST", e.url+"/", b, ""); code != want {
+				t.Fatalf("%s, send %d: HTTP %d, want %d", tc.name, i+1, code, want)
+			}
+		}
 	}
+}
+
+// sealAt encrypts msg as a client whose clock says at.
+func sealAt(t *testing.T, secret, msg string, at time.Time) []byte {
+	t.Helper()
+	k := fernet.MustDecodeKeys(secret)[0]
+	tok, err := fernet.EncryptAndSignAtTime([]byte(msg), k, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(base64.StdEncoding.EncodeToString(tok))
 }

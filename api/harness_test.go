@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,7 +38,9 @@ func testParams() password.Params {
 // testEnv is a running server on a fresh database, and a client for it.
 type testEnv struct {
 	// peers are the other servers on the same database (newEnvOnStore).
-	peers  []*testEnv
+	peers []*testEnv
+	// clock is the server's and the store's clock.
+	clock  *testClock
 	t      testing.TB
 	url    string
 	c      *client.Client
@@ -86,11 +90,14 @@ func newEnv(t testing.TB, db identitytest.DB, opts ...envOption) *testEnv {
 		t.Fatalf("migrate: %v", err)
 	}
 	store := identity.NewStore(bdb)
+	clock := &testClock{}
+	store.SetClock(clock.Now)
 	// The suites run with the identity cache on: its invalidations must
 	// keep every answer what it was without it.
 	store.UseCache(identity.NewCache(identity.CacheOptions{TTL: time.Minute}))
 	cfg := envConfig{
-		api:    api.Options{Secret: testSecret, AllowedHosts: "localhost;127.0.0.1", Workers: 2, RateLimited: true, MaxBodySize: 64 << 10},
+		api: api.Options{Secret: testSecret, AllowedHosts: "localhost;127.0.0.1", Workers: 2, RateLimited: true, MaxBodySize: 64 << 10,
+			Now: clock.Now, Sleep: clock.Sleep},
 		policy: validate.DefaultPolicy(),
 		hasher: password.Options{Params: testParams()},
 	}
@@ -137,7 +144,7 @@ func newEnv(t testing.TB, db identitytest.DB, opts ...envOption) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{t: t, url: hs.URL, c: c, store: store, hasher: hasher, srv: srv, db: db}
+	return &testEnv{t: t, url: hs.URL, c: c, store: store, hasher: hasher, srv: srv, db: db, clock: clock}
 }
 
 type testValidator struct {
@@ -249,4 +256,45 @@ func expect(t testing.TB, r *client.Reply, success bool, reason string, messages
 	if !success && reason != "" && fmt.Sprint(r.Response["failure_reason"]) != reason {
 		t.Fatalf("response.failure_reason = %v", r.Response["failure_reason"])
 	}
+}
+
+// testClock is the clock the tests give the server and its store: real
+// time, but strictly increasing from one reading to the next (a row
+// written now is "before" the next reading, with no sleep), and a Sleep
+// that records the wait and moves the clock on instead of waiting.
+type testClock struct {
+	mu    sync.Mutex
+	last  time.Time
+	slept []time.Duration
+}
+
+// Now returns the later of the real time and a microsecond after the last
+// reading.
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := time.Now()
+	if !n.After(c.last) {
+		n = c.last.Add(time.Microsecond)
+	}
+	c.last = n
+	return n
+}
+
+// Sleep records d and advances the clock by it.
+func (c *testClock) Sleep(_ context.Context, d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.slept = append(c.slept, d)
+	if now := time.Now(); now.After(c.last) {
+		c.last = now
+	}
+	c.last = c.last.Add(d)
+}
+
+// Slept returns the waits recorded so far.
+func (c *testClock) Slept() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.slept)
 }

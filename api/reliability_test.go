@@ -1,8 +1,11 @@
 package api_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/authnzrv/authnzrv/api"
 	"github.com/authnzrv/authnzrv/client"
+	"github.com/authnzrv/authnzrv/engine/limiter"
 	"github.com/authnzrv/authnzrv/identity"
 	"github.com/authnzrv/authnzrv/identity/identitytest"
 	"github.com/authnzrv/authnzrv/identity/password"
@@ -245,4 +249,85 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestFinding10TokensFromBeforeAStart: a server whose replay guard is in
+// process refuses the tokens minted before it started (it cannot remember
+// whether they were used before), and accepts newer ones once.
+func TestFinding10TokensFromBeforeAStart(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	e := newEnv(t, identitytest.SQLite(t), withOptions(func(o *api.Options) {
+		o.RequestTTL, o.NotBefore = 120*time.Second, start
+		o.Replay = limiter.NewLocalReplay(1000, 180*time.Second)
+	}))
+	msg := `{"request": "session-exists", "body": {"session_token": "x"}, "reqid": 1, "client_ipaddr": "1.2.3.4"}`
+	if code, body, _ := rawPost(t, "POST", e.url+"/", sealAt(t, testSecret, msg, start.Add(-30*time.Second)), ""); code != 401 {
+		t.Fatalf("token minted before the start: HTTP %d %s", code, body)
+	}
+	fresh := sealAt(t, testSecret, msg, start.Add(time.Second))
+	for i, want := range []int{200, 401} {
+		if code, _, _ := rawPost(t, "POST", e.url+"/", fresh, ""); code != want {
+			t.Fatalf("token minted after the start, send %d: HTTP %d, want %d", i+1, code, want)
+		}
+	}
+}
+
+// TestFinding10DeactivatedUsersSessionsEnd: deactivating a user ends their
+// sessions (the reference kept them); reactivating does not bring them
+// back.
+func TestFinding10DeactivatedUsersSessionsEnd(t *testing.T) {
+	identitytest.Each(t, func(t *testing.T, db identitytest.DB) {
+		e := newEnv(t, db)
+		uid := e.verifiedUser("inactive@example.org")
+		tok := e.newSession(uid)
+		expect(t, e.do("session-exists", q{"session_token": tok}), true, "")
+		expect(t, e.do("internal-user-edit", q{"target_userid": uid, "update_dict": q{"is_active": false}}), true, "")
+		expect(t, e.do("session-exists", q{"session_token": tok}), false, "session does not exist or expired")
+		expect(t, e.do("internal-user-edit", q{"target_userid": uid, "update_dict": q{"is_active": true}}), true, "")
+		expect(t, e.do("session-exists", q{"session_token": tok}), false, "session does not exist or expired")
+		// A session made for an inactive user does not answer either.
+		expect(t, e.do("internal-user-edit", q{"target_userid": uid, "update_dict": q{"is_active": false}}), true, "")
+		expect(t, e.do("session-exists", q{"session_token": e.newSession(uid)}), false, "session does not exist or expired")
+	})
+}
+
+// TestFinding10LockRevokesNoSessionKeys: a lock revokes the user's
+// no-session API keys; they do not come back with the unlock.
+func TestFinding10LockRevokesNoSessionKeys(t *testing.T) {
+	identitytest.Each(t, func(t *testing.T, db identitytest.DB) {
+		e := newEnv(t, db)
+		uid := e.verifiedUser("keys@example.org")
+		r := e.do("apikey-new-nosession", newNoSessionBody(uid, "authenticated"))
+		var claims map[string]any
+		if err := json.Unmarshal([]byte(str(r, "apikey")), &claims); err != nil {
+			t.Fatal(err)
+		}
+		verify := q{"apikey_dict": claims, "user_id": uid, "user_role": "authenticated"}
+		expect(t, e.do("apikey-verify-nosession", verify), true, "")
+		expect(t, e.do("internal-user-lock", q{"target_userid": uid, "action": "lock"}), true, "")
+		expect(t, e.do("internal-user-lock", q{"target_userid": uid, "action": "unlock"}), true, "")
+		r = e.do("apikey-verify-nosession", verify)
+		expect(t, r, false, "key validation failed, provided key does not match stored key or has expired")
+	})
+}
+
+// TestFinding10ExpectContinueTooLarge: a request announcing a body over the
+// limit gets 413 at once, not "100 Continue".
+func TestFinding10ExpectContinueTooLarge(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, identitytest.SQLite(t))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", 10<<20)
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(line, "HTTP/1.1 413") {
+		t.Fatalf("status line %q, want 413", line)
+	}
 }

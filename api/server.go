@@ -65,6 +65,16 @@ type Options struct {
 	Secret string
 	// RequestTTL > 0 refuses request tokens older than this.
 	RequestTTL time.Duration
+	// Now is the server's clock (nil: time.Now); tests inject one.
+	Now func() time.Time
+	// Sleep waits for d or until ctx ends (nil: a timer); the lock-out's
+	// back-off waits with it, so tests inject one.
+	Sleep func(ctx context.Context, d time.Duration)
+	// NotBefore, when set, refuses request tokens minted before it: a
+	// replay guard kept in process forgets the tokens it saw when the
+	// process ends, so a server without a shared guard refuses the tokens
+	// of the time before it started (issue 13, finding 10).
+	NotBefore time.Time
 	// MaxBodySize is the largest accepted request body in bytes (413 above).
 	MaxBodySize int64
 	// AllowedHosts is the ';'-separated list of accepted Host names.
@@ -154,6 +164,28 @@ func New(opts Options, deps Deps) (*Server, error) {
 	s := &Server{opts: opts, codec: codec, deps: deps, log: deps.Logger, hosts: hostPattern(opts.AllowedHosts), requests: requests}
 	s.e = s.router()
 	return s, nil
+}
+
+// now is the server's clock.
+func (s *Server) now() time.Time {
+	if s.opts.Now != nil {
+		return s.opts.Now()
+	}
+	return time.Now()
+}
+
+// sleep waits for d or until ctx ends.
+func (s *Server) sleep(ctx context.Context, d time.Duration) {
+	if s.opts.Sleep != nil {
+		s.opts.Sleep(ctx, d)
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // Codec returns the server's wire codec.
@@ -282,8 +314,13 @@ func (s *Server) hostFilter(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// readBody reads at most MaxBodySize bytes; more is a 413.
+// readBody reads at most MaxBodySize bytes; more is a 413, answered before
+// reading when the request announces its length (so that a client waiting
+// for "100 Continue" gets the 413 instead).
 func (s *Server) readBody(c echo.Context) ([]byte, int) {
+	if c.Request().ContentLength > s.opts.MaxBodySize {
+		return nil, http.StatusRequestEntityTooLarge
+	}
 	r := http.MaxBytesReader(c.Response(), c.Request().Body, s.opts.MaxBodySize)
 	b, err := io.ReadAll(r)
 	if err != nil {

@@ -2,7 +2,9 @@ package config
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 )
 
@@ -333,4 +335,25 @@ func credentialParam(k string) bool {
 func Redact(name, v string) string {
 	it, _ := lookupItem(name)
 	return redact(it.Secret, v)
+}
+
+// PermissionWarnings names the files holding secrets (the secret and the
+// PII salt, when given as files) that other users may read, and a base
+// directory (which holds the credentials) that other users may enter or
+// change: start-up logs them (issue 13, finding 10).
+func (c *Config) PermissionWarnings() []string {
+	var out []string
+	for _, name := range []string{"secret", "piisalt"} {
+		v, ok := c.Provenance.Lookup(name)
+		if !ok || v.File == "" {
+			continue
+		}
+		if st, err := os.Stat(v.File); err == nil && st.Mode().Perm()&0o077 != 0 {
+			out = append(out, fmt.Sprintf("%s: the file %s is readable by other users (mode %04o): chmod 600 it", name, v.File, st.Mode().Perm()))
+		}
+	}
+	if st, err := os.Stat(c.BaseDir); err == nil && st.IsDir() && st.Mode().Perm()&0o022 != 0 {
+		out = append(out, fmt.Sprintf("basedir: %s is writable by other users (mode %04o): chmod 700 it", c.BaseDir, st.Mode().Perm()))
+	}
+	return out
 }

@@ -49,7 +49,6 @@ func checkLen(col, s string, n int) error {
 // extra_info, within the column limits (else ErrBadValue). A taken e-mail
 // is ErrDuplicate; a missing user ErrNotFound.
 func (s *Store) UpdateUser(ctx context.Context, id int64, fields map[string]any) (*User, error) {
-	q := s.db.NewUpdate().Model((*User)(nil)).Set("last_updated = ?", now()).Where("user_id = ?", id)
 	for col, v := range fields {
 		if !EditableColumns[col] {
 			return nil, fmt.Errorf("identity: column %q cannot be edited", col)
@@ -74,9 +73,28 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fields map[string]any)
 				return nil, err
 			}
 		}
-		q = q.Set("? = ?", bun.Ident(col), v)
 	}
-	res, err := q.Exec(ctx)
+	var res sql.Result
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if res, err = tx.NewUpdate().Model((*User)(nil)).Set("last_updated = ?", s.now()).Where("user_id = ?", id).
+			Apply(func(uq *bun.UpdateQuery) *bun.UpdateQuery {
+				for col, v := range fields {
+					uq = uq.Set("? = ?", bun.Ident(col), v)
+				}
+				return uq
+			}).Exec(ctx); err != nil {
+			return err
+		}
+		// Deactivating a user ends their sessions (and the API keys
+		// bound to them), as a lock does.
+		if active, ok := fields["is_active"].(bool); ok && !active {
+			_, err = tx.NewDelete().Model((*Session)(nil)).Where("user_id = ?", id).Exec(ctx)
+		}
+		return err
+	})
+	uid := strconv.FormatInt(id, 10)
+	s.invalidate(ctx, "u:"+uid, "us:"+uid, "uk:"+uid)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return nil, ErrDuplicate
@@ -89,7 +107,6 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fields map[string]any)
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, ErrNotFound
 	}
-	s.invalidate(ctx, userKey(id))
 	return s.UserByID(ctx, id)
 }
 
@@ -123,11 +140,16 @@ func (s *Store) SetLocked(ctx context.Context, id int64, lock bool) (*User, erro
 			}
 			if _, err := tx.NewUpdate().Model((*User)(nil)).
 				Set("is_active = ?", false).Set("user_role = ?", "locked").
-				Set("extra_info = ?", JSON(b)).Set("last_updated = ?", now()).
+				Set("extra_info = ?", JSON(b)).Set("last_updated = ?", s.now()).
 				Where("user_id = ?", id).Exec(ctx); err != nil {
 				return err
 			}
 			if _, err := tx.NewDelete().Model((*Session)(nil)).Where("user_id = ?", id).Exec(ctx); err != nil {
+				return err
+			}
+			// A lock also revokes the user's no-session API keys: they do
+			// not come back with the unlock (issue 13, finding 10).
+			if _, err := tx.NewDelete().Model((*NoSessionKey)(nil)).Where("user_id = ?", id).Exec(ctx); err != nil {
 				return err
 			}
 		case !lock && isLocked:
@@ -136,7 +158,7 @@ func (s *Store) SetLocked(ctx context.Context, id int64, lock bool) (*User, erro
 				role = "locked"
 			}
 			if _, err := tx.NewUpdate().Model((*User)(nil)).
-				Set("is_active = ?", true).Set("user_role = ?", role).Set("last_updated = ?", now()).
+				Set("is_active = ?", true).Set("user_role = ?", role).Set("last_updated = ?", s.now()).
 				Where("user_id = ?", id).Exec(ctx); err != nil {
 				return err
 			}
@@ -300,7 +322,7 @@ func (s *Store) SetEmailSent(ctx context.Context, email, kind string, at time.Ti
 func (s *Store) CompleteReset(ctx context.Context, id int64, hash string) error {
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewUpdate().Model((*User)(nil)).
-			Set("password = ?", hash).Set("emailforgotpass_sent_datetime = NULL").Set("last_updated = ?", now()).
+			Set("password = ?", hash).Set("emailforgotpass_sent_datetime = NULL").Set("last_updated = ?", s.now()).
 			Where("user_id = ?", id).Exec(ctx); err != nil {
 			return err
 		}

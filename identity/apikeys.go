@@ -128,7 +128,7 @@ func validKey[K APIKey | NoSessionKey](ctx context.Context, s *Store, tkn string
 	case *NoSessionKey:
 		f = keyFields{x.UserID, x.UserRole, x.Expires, x.Issued, x.NotValidBefore}
 	}
-	t := now()
+	t := s.now()
 	if f.userID != uid || f.role != role || !f.expires.After(t) || !f.issued.Before(t) || !f.notValidBefore.Before(t) {
 		return nil, ErrNotFound
 	}
@@ -175,7 +175,7 @@ func (s *Store) RevokeAllNoSessionKeys(ctx context.Context, uid int64, role stri
 // refresh_issued < now); the key's own validity is not checked.
 func (s *Store) RefreshableKey(ctx context.Context, tkn string, uid int64, role string) (*NoSessionKey, error) {
 	var k NoSessionKey
-	t := now()
+	t := s.now()
 	err := s.db.NewSelect().Model(&k).
 		Where("tkn_hash = ?", TokenHash(tkn)).Where("user_id = ?", uid).Where("user_role = ?", role).
 		Where("refresh_expires > ?", t).Where("refresh_nbf < ?", t).Where("refresh_issued < ?", t).
@@ -206,7 +206,7 @@ var ErrRefreshRace = errors.New("identity: the key was already refreshed or revo
 func (s *Store) ReplaceNoSessionKey(ctx context.Context, old *NoSessionKey, next NoSessionKeyParams) error {
 	defer s.invalidate(ctx, "k:"+old.TokenHash)
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		t := now()
+		t := s.now()
 		// The DELETE comes first so that SQLite takes its write lock at once
 		// (no read-to-write upgrade) and concurrent refreshes serialise here.
 		res, err := tx.NewDelete().Model((*NoSessionKey)(nil)).

@@ -109,7 +109,7 @@ func (s *Store) Bootstrap(ctx context.Context, h PasswordHasher, roles []string,
 				return err
 			}
 			name := u.name
-			t := now()
+			t := s.now()
 			row := &User{
 				SystemID: uuid.NewString(), FullName: &name, Password: hashes[i], Email: u.email,
 				EmailVerified: true, IsActive: u.active, FailedLoginTries: new(int64),

@@ -306,4 +306,4 @@ func isMySQL(db bun.IDB) bool { return db.Dialect().Name() == dialect.MySQL }
 
 // now returns the current UTC time truncated to microseconds, the precision
 // every database stores.
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+func (s *Store) now() time.Time { return s.clock().UTC().Truncate(time.Microsecond) }

@@ -135,7 +135,7 @@ func (s *Store) ImportReference(ctx context.Context, src *sql.DB) (*ImportReport
 	skip := func(format string, a ...any) {
 		rep.SkippedMessages = append(rep.SkippedMessages, fmt.Sprintf(format, a...))
 	}
-	t := now()
+	t := s.now()
 
 	roles, _, err := rows(ctx, src, `SELECT name, "desc" FROM roles`)
 	if err != nil {

@@ -87,7 +87,7 @@ type Resolution struct {
 
 // checkRow reads (creating it when missing) and locks an account's row
 // inside tx.
-func checkRow(ctx context.Context, tx bun.Tx, key string) (failures, pending int64, pendingAt *time.Time, err error) {
+func (s *Store) checkRow(ctx context.Context, tx bun.Tx, key string) (failures, pending int64, pendingAt *time.Time, err error) {
 	insert := "INSERT INTO login_failures (email_hash, failures, last_failure, pending) VALUES (?, 0, ?, 0) ON CONFLICT (email_hash) DO NOTHING"
 	if isMySQL(tx) {
 		// An upsert that changes nothing takes the row's exclusive lock at
@@ -96,7 +96,7 @@ func checkRow(ctx context.Context, tx bun.Tx, key string) (failures, pending int
 		insert = "INSERT INTO login_failures (email_hash, failures, last_failure, pending) VALUES (?, 0, ?, 0) " +
 			"ON DUPLICATE KEY UPDATE email_hash = email_hash"
 	}
-	if _, err := tx.NewRaw(insert, key, now()).Exec(ctx); err != nil {
+	if _, err := tx.NewRaw(insert, key, s.now()).Exec(ctx); err != nil {
 		return 0, 0, nil, err
 	}
 	sel := "SELECT failures, pending, pending_at FROM login_failures WHERE email_hash = ?"
@@ -113,11 +113,11 @@ func (s *Store) ReserveCheck(ctx context.Context, key string, tries int) (Reserv
 	var r Reservation
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		k := failureKey(key)
-		failures, pending, pendingAt, err := checkRow(ctx, tx, k)
+		failures, pending, pendingAt, err := s.checkRow(ctx, tx, k)
 		if err != nil {
 			return err
 		}
-		t := now()
+		t := s.now()
 		if pending > 0 && pendingAt != nil && t.Sub(*pendingAt) > staleReservation {
 			pending = 0
 		}
@@ -144,7 +144,7 @@ func (s *Store) ResolveCheck(ctx context.Context, key string, tries int, outcome
 	var r Resolution
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		k := failureKey(key)
-		failures, pending, _, err := checkRow(ctx, tx, k)
+		failures, pending, _, err := s.checkRow(ctx, tx, k)
 		if err != nil {
 			return err
 		}
@@ -162,7 +162,7 @@ func (s *Store) ResolveCheck(ctx context.Context, key string, tries int, outcome
 		}
 		r.Failures = failures
 		_, err = tx.NewRaw("UPDATE login_failures SET failures = ?, pending = ?, last_failure = ? WHERE email_hash = ?",
-			failures, pending, now(), k).Exec(ctx)
+			failures, pending, s.now(), k).Exec(ctx)
 		return err
 	})
 	if err != nil {
@@ -204,7 +204,7 @@ func (s *Store) LockOut(ctx context.Context, id int64, until time.Time) (*User, 
 // is unlocked exactly once.
 func (s *Store) UnlockExpired(ctx context.Context, userID int64) ([]int64, error) {
 	var due []lockout
-	q := s.db.NewSelect().Model(&due).Where("unlock_at <= ?", now()).Limit(1000)
+	q := s.db.NewSelect().Model(&due).Where("unlock_at <= ?", s.now()).Limit(1000)
 	if userID != 0 {
 		q = q.Where("user_id = ?", userID)
 	}

@@ -27,6 +27,9 @@ type Store struct {
 	stmts sync.Map
 	// cache serves hot reads (nil: off; cache.go, invalidate.go).
 	cache *Cache
+	// clock is the time source of every timestamp the store writes and
+	// every validity window it checks.
+	clock func() time.Time
 	// publishers send invalidations to other instances besides NOTIFY.
 	pubMu      sync.RWMutex
 	publishers []func(ctx context.Context, msg string) error
@@ -59,7 +62,11 @@ func (s *Store) isMariaDB(ctx context.Context) (bool, error) {
 }
 
 // NewStore returns a Store over an open, migrated database.
-func NewStore(db *bun.DB) *Store { return &Store{db: db} }
+func NewStore(db *bun.DB) *Store { return &Store{db: db, clock: time.Now} }
+
+// SetClock makes the store read the time from clock (tests; the default
+// is time.Now).
+func (s *Store) SetClock(clock func() time.Time) { s.clock = clock }
 
 // DB returns the underlying database handle.
 func (s *Store) DB() *bun.DB { return s.db }
@@ -114,7 +121,7 @@ func (s *Store) CreateSession(ctx context.Context, p NewSessionParams) (string, 
 		IPAddress:     p.IPAddress,
 		UserAgent:     p.UserAgent,
 		UserID:        p.UserID,
-		Created:       now(),
+		Created:       s.now(),
 		Expires:       p.Expires.UTC().Truncate(time.Microsecond),
 		ExtraInfoJSON: p.ExtraInfo,
 	}
@@ -133,7 +140,7 @@ func (s *Store) CreateSession(ctx context.Context, p NewSessionParams) (string, 
 func (s *Store) LiveSession(ctx context.Context, token string) (*SessionInfo, error) {
 	digest := TokenHash(token)
 	if sess, ok := s.cache.Session(digest); ok {
-		if !sess.Expires.After(now()) {
+		if !sess.Expires.After(s.now()) {
 			return nil, ErrNotFound
 		}
 		u, err := s.UserByID(ctx, sess.UserID)
@@ -149,7 +156,7 @@ func (s *Store) LiveSession(ctx context.Context, token string) (*SessionInfo, er
 	}
 	s.cache.putSession(&si.Session, epoch)
 	s.cache.putUser(&si.User, epoch)
-	if !si.Session.Expires.After(now()) {
+	if !si.Session.Expires.After(s.now()) {
 		return nil, ErrNotFound
 	}
 	return si, nil
@@ -191,7 +198,7 @@ func (s *Store) UpdateSessionExtra(ctx context.Context, token string, extra JSON
 	res, err := s.db.NewUpdate().Model((*Session)(nil)).
 		Set("extra_info_json = ?", extra).
 		Where("token_hash = ?", digest).
-		Where("expires > ?", now()).
+		Where("expires > ?", s.now()).
 		Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("identity: update session: %w", err)
@@ -301,7 +308,7 @@ func (s *Store) ListUsers(ctx context.Context, id *int64) ([]User, error) {
 // InsertUser inserts u (UserID is assigned). A taken e-mail or system_id
 // gives ErrDuplicate.
 func (s *Store) InsertUser(ctx context.Context, u *User) error {
-	t := now()
+	t := s.now()
 	u.CreatedOn, u.LastUpdated = t, t
 	if _, err := s.db.NewInsert().Model(u).Returning("user_id").Exec(ctx); err != nil {
 		if isUniqueViolation(err) {
@@ -316,7 +323,7 @@ func (s *Store) InsertUser(ctx context.Context, u *User) error {
 // user_id, system_id and created_on are kept) — the reference's re-sign-up
 // after verify_retry_wait.
 func (s *Store) ResetSignup(ctx context.Context, userID int64, fullName, hash, email string, extra JSON) error {
-	t := now()
+	t := s.now()
 	_, err := s.db.NewUpdate().Model((*User)(nil)).
 		Set("full_name = ?", fullName).
 		Set("password = ?", hash).
@@ -348,7 +355,7 @@ func (s *Store) VerifyEmail(ctx context.Context, email, role string) error {
 		Set("is_active = ?", true).
 		Set("email_verified = ?", true).
 		Set("user_role = ?", role).
-		Set("last_updated = ?", now()).
+		Set("last_updated = ?", s.now()).
 		Where("email = ?", email).
 		Where("is_active = ?", false).
 		Where("email_verified = ?", false).
@@ -363,7 +370,7 @@ func (s *Store) VerifyEmail(ctx context.Context, email, role string) error {
 func (s *Store) SetPasswordHash(ctx context.Context, userID int64, email, hash string) error {
 	_, err := s.db.NewUpdate().Model((*User)(nil)).
 		Set("password = ?", hash).
-		Set("last_updated = ?", now()).
+		Set("last_updated = ?", s.now()).
 		Where("user_id = ?", userID).
 		Where("email = ?", email).
 		Exec(ctx)

@@ -6,6 +6,7 @@ package wire
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,6 +44,23 @@ func (c *Codec) Seal(v any) ([]byte, error) {
 		return nil, fmt.Errorf("wire: encode message: %w", err)
 	}
 	return c.SealBytes(msg)
+}
+
+// MaxClockSkew is how far in the future a token's timestamp may be when a
+// TTL is set (fernet-go's rule).
+const MaxClockSkew = 60 * time.Second
+
+// TokenTime returns the timestamp a Fernet token (as Open returns it:
+// URL-safe base64 text) was minted with: its bytes 1-8, big-endian seconds.
+func TokenTime(token []byte) (time.Time, bool) {
+	var head [12]byte // the first 16 characters decode to 12 bytes
+	if len(token) < 16 {
+		return time.Time{}, false
+	}
+	if _, err := base64.URLEncoding.Decode(head[:], token[:16]); err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(binary.BigEndian.Uint64(head[1:9])), 0), true
 }
 
 // SealBytes encrypts an already-encoded JSON message.

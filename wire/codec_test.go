@@ -139,3 +139,29 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// TestTokenTime: the timestamp a token was minted with is read back; text
+// that is not a token is refused.
+func TestTokenTime(t *testing.T) {
+	t.Parallel()
+	k := fernet.MustDecodeKeys("uQ0D2Mz_Xpm3Hn5ehwJb8BVcgGJdfoXU2p-2vvENJeM=")[0]
+	at := time.Unix(1700000000, 0)
+	tok, err := fernet.EncryptAndSignAtTime([]byte("{}"), k, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := wire.TokenTime(tok); !ok || !got.Equal(at) {
+		t.Fatalf("TokenTime = %v %v, want %v", got, ok, at)
+	}
+	for _, bad := range []string{"", "short", "!!!!!!!!!!!!!!!!!!!!", "gAAAAA"} {
+		if _, ok := wire.TokenTime([]byte(bad)); ok {
+			t.Errorf("TokenTime(%q) accepted", bad)
+		}
+	}
+}
+
+// FuzzTokenTime: any bytes, no panic.
+func FuzzTokenTime(f *testing.F) {
+	f.Add([]byte("gAAAAABlU_tok"))
+	f.Fuzz(func(t *testing.T, b []byte) { wire.TokenTime(b) })
+}

@@ -65,6 +65,9 @@ func newLogger(ctx context.Context, w io.Writer, cfg *config.Config) *slog.Logge
 	}
 	log := slog.New(h)
 	cfg.Provenance.Log(ctx, log)
+	for _, w := range cfg.PermissionWarnings() {
+		log.Warn("configuration: " + w)
+	}
 	return log
 }
 
@@ -242,6 +245,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 		},
 		Secret:       cfg.Secret,
 		RequestTTL:   time.Duration(cfg.RequestTTL) * time.Second,
+		NotBefore:    notBefore(cfg),
 		MaxBodySize:  int64(cfg.MaxBodySize),
 		AllowedHosts: cfg.AllowedHosts,
 		DebugMode:    cfg.DebugMode,
@@ -452,4 +456,14 @@ func useIdentityCache(cfg *config.Config, dbu config.DBURL, store *identity.Stor
 			go identity.ListenRedis(ctx, shared.redis, cache)
 		}
 	}
+}
+
+// notBefore is when the server started when its replay guard is in process
+// (no --redis): tokens minted before it are refused, since the guard has
+// forgotten them (README: request freshness).
+func notBefore(cfg *config.Config) time.Time {
+	if cfg.Redis != "" || cfg.RequestTTL <= 0 {
+		return time.Time{}
+	}
+	return time.Now()
 }

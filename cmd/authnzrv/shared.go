@@ -9,6 +9,7 @@ import (
 
 	"github.com/authnzrv/authnzrv/config"
 	"github.com/authnzrv/authnzrv/engine/limiter"
+	"github.com/authnzrv/authnzrv/wire"
 )
 
 // sharedState holds the rate limiter and the replay guard: in process, or
@@ -22,7 +23,12 @@ type sharedState struct {
 }
 
 func newSharedState(cfg *config.Config) (*sharedState, error) {
+	// A token is valid from 60 s before its timestamp (clock skew) to the
+	// TTL after it: the guard remembers it that long.
 	ttl := time.Duration(cfg.RequestTTL) * time.Second
+	if ttl > 0 {
+		ttl += wire.MaxClockSkew
+	}
 	if cfg.Redis == "" {
 		l, err := limiter.NewLocal(100_000)
 		if err != nil {

@@ -105,13 +105,19 @@ type Redis struct {
 	rl       *redis_rate.Limiter
 	prefix   string
 	failOpen bool
+	breaker  *breaker
 }
+
+// BreakerCooldown is how long a Redis limiter or replay guard stops asking
+// Redis after a failure (breaker.go).
+const BreakerCooldown = 5 * time.Second
 
 // NewRedis returns a Redis-backed limiter. Keys are prefixed with prefix.
 // failOpen decides what Allow answers when Redis cannot be reached: true
-// admits the request, false refuses it (both return the error too).
+// admits the request, false refuses it (both return the error too). After
+// a failure, Redis is not asked again for BreakerCooldown.
 func NewRedis(client redis.UniversalClient, prefix string, failOpen bool) *Redis {
-	return &Redis{rl: redis_rate.NewLimiter(client), prefix: prefix, failOpen: failOpen}
+	return &Redis{rl: redis_rate.NewLimiter(client), prefix: prefix, failOpen: failOpen, breaker: newBreaker(BreakerCooldown, nil)}
 }
 
 // Allow implements Limiter.
@@ -120,7 +126,11 @@ func (l *Redis) Allow(ctx context.Context, buckets []Bucket) (Result, error) {
 		if b.Burst <= 0 || b.PerMinute <= 0 {
 			return Result{Allowed: false, RetryAfter: time.Minute, Bucket: b.Key}, nil
 		}
+		if !l.breaker.allow() {
+			return Result{Allowed: l.failOpen, RetryAfter: BreakerCooldown, Bucket: b.Key}, ErrBreakerOpen
+		}
 		res, err := l.rl.Allow(ctx, l.prefix+b.id(), redis_rate.Limit{Rate: b.PerMinute, Burst: b.Burst, Period: time.Minute})
+		l.breaker.done(err)
 		if err != nil {
 			return Result{Allowed: l.failOpen, RetryAfter: time.Second, Bucket: b.Key}, fmt.Errorf("limiter: redis: %w", err)
 		}

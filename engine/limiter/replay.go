@@ -77,17 +77,22 @@ type RedisReplay struct {
 	prefix   string
 	ttl      time.Duration
 	failOpen bool
+	breaker  *breaker
 }
 
 // NewRedisReplay returns a replay guard in Redis: SET NX with the token's
 // lifetime as expiry.
 func NewRedisReplay(client redis.UniversalClient, prefix string, ttl time.Duration, failOpen bool) *RedisReplay {
-	return &RedisReplay{client: client, prefix: prefix, ttl: ttl, failOpen: failOpen}
+	return &RedisReplay{client: client, prefix: prefix, ttl: ttl, failOpen: failOpen, breaker: newBreaker(BreakerCooldown, nil)}
 }
 
 // First implements ReplayGuard.
 func (r *RedisReplay) First(ctx context.Context, key string) (bool, error) {
+	if !r.breaker.allow() {
+		return r.failOpen, ErrBreakerOpen
+	}
 	ok, err := r.client.SetNX(ctx, r.prefix+key, 1, r.ttl).Result()
+	r.breaker.done(err)
 	if err != nil {
 		return r.failOpen, fmt.Errorf("replay guard: redis: %w", err)
 	}
