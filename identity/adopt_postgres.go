@@ -209,4 +209,3 @@ func writeNewFile(path, text string) error {
 	}
 	return nil
 }
-

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"regexp"
 	"strings"
@@ -58,11 +59,17 @@ func adoptSQLite(ctx context.Context, db *bun.DB, o AdoptOptions) (*Adoption, er
 }
 
 // backupSQLite writes a consistent copy of the database (WAL included) to
-// <path>.before-adoption-<time>, a new file of mode 0600, and returns its
-// path.
+// <path>.before-adoption-<time>[-n], a new file of mode 0600, and returns
+// its path.
 func backupSQLite(ctx context.Context, db *bun.DB, path string, t time.Time) (string, error) {
-	backup := path + ".before-adoption-" + t.Format("20060102T150405Z")
+	base := path + ".before-adoption-" + t.Format("20060102T150405Z")
+	backup := base
+	// A copy left by an adoption that did not finish keeps its name.
 	f, err := os.OpenFile(backup, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	for n := 2; errors.Is(err, fs.ErrExist) && n < 100; n++ {
+		backup = fmt.Sprintf("%s-%d", base, n)
+		f, err = os.OpenFile(backup, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	}
 	if err != nil {
 		return "", fmt.Errorf("backup: %w", err)
 	}
