@@ -190,8 +190,13 @@ func (s *Store) RefreshableKey(ctx context.Context, tkn string, uid int64, role 
 }
 
 // RefreshMatches compares a presented refresh token with a key's stored
-// digest in constant time.
+// digest in constant time. A key brought over from the reference keeps the
+// reference's argon2 hash of its refresh token instead of a digest
+// (adoptedRefreshMatches verifies those).
 func RefreshMatches(k *NoSessionKey, refreshToken string) bool {
+	if isAdoptedRefreshHash(k.RefreshHash) {
+		return adoptedRefreshMatches(k.RefreshHash, refreshToken)
+	}
 	return subtle.ConstantTimeCompare([]byte(TokenHash(refreshToken)), []byte(k.RefreshHash)) == 1
 }
 

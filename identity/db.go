@@ -307,3 +307,7 @@ func isMySQL(db bun.IDB) bool { return db.Dialect().Name() == dialect.MySQL }
 // now returns the current UTC time truncated to microseconds, the precision
 // every database stores.
 func (s *Store) now() time.Time { return s.clock().UTC().Truncate(time.Microsecond) }
+
+// now is the wall clock in the precision every database stores, for the
+// code that runs before or without a Store (adoption, import).
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -15,12 +16,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/uptrace/bun"
 
 	"github.com/authnzrv/authnzrv/api"
 	"github.com/authnzrv/authnzrv/config"
@@ -131,9 +134,28 @@ type services struct {
 	close  func()
 }
 
-// build opens the database, migrates it, loads the policies and builds the
-// API server from a validated configuration.
-func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services, error) {
+// build builds the server from a configuration in two phases. First it
+// checks everything it can without writing: the settings, the listen
+// address and port, the base directory, the policies and permissions model,
+// the mail templates, Redis, the database (reachable, and holding nothing,
+// authnzrv's schema or the reference authnzerver's, which --adopt 0
+// refuses). Only then does it write: it adopts a reference database in place
+// or migrates, then sets up the roles and system users, with the superuser's
+// credentials file reserved first so that an unwritable file stops the start
+// before a superuser exists. Each write is one transaction (adoption,
+// bootstrap) or leaves a state the next start completes (migrations).
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *services, err error) {
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -165,13 +187,22 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 	if err != nil {
 		return nil, err
 	}
+	addr := net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	ln.Close()
+	if err := checkWritableDir(cfg.BaseDir); err != nil {
+		return nil, fmt.Errorf("basedir: %w", err)
+	}
 	tracer, stopTracing, err := newTracer(ctx, cfg.OTLPEndpoint)
 	if err != nil {
 		return nil, err
 	}
+	closers = append(closers, stopTracing)
 	eo := engine.Options{PolicyDir: cfg.Policies, ModelFile: cfg.Permissions, RateLimits: rates, Logger: log,
 		Tracer: tracer, PII: piiHasher.Hash}
-	closeDecisionLog := func() {}
 	switch cfg.DecisionLog {
 	case "":
 	case "stderr":
@@ -179,20 +210,32 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 	default:
 		f, err := os.OpenFile(cfg.DecisionLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
-			stopTracing()
 			return nil, fmt.Errorf("decisionlog: %w", err)
 		}
-		eo.DecisionLog, closeDecisionLog = f, func() { f.Close() }
+		eo.DecisionLog = f
+		closers = append(closers, func() { f.Close() })
 	}
 	if metrics != nil {
 		eo.Observer = metrics
 	}
 	eng, err := engine.New(ctx, eo)
 	if err != nil {
-		stopTracing()
-		closeDecisionLog()
 		return nil, fmt.Errorf("policies: %w", err)
 	}
+	for _, r := range []string{"superuser", "anonymous", "locked"} {
+		if !slices.Contains(eng.Roles(), r) {
+			return nil, fmt.Errorf("permissions: the model has no %q role", r)
+		}
+	}
+	templates, err := mail.LoadTemplates(cfg.EmailTemplates)
+	if err != nil {
+		return nil, fmt.Errorf("emailtemplates: %w", err)
+	}
+	shared, err := newSharedState(cfg)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, shared.close)
 	dbu, err := config.ParseDBURL(cfg.AuthDB)
 	if err != nil {
 		return nil, err
@@ -201,39 +244,16 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 	if err != nil {
 		return nil, err
 	}
-	if err := identity.Migrate(ctx, db); err != nil {
-		db.Close()
+	closers = append(closers, func() { db.Close() })
+	survey, err := identity.Inspect(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	if err := admissible(survey, cfg, dbu); err != nil {
 		return nil, err
 	}
 	store := identity.NewStore(db)
-	metrics.RegisterDB(db.DB)
-	metrics.RegisterRevision(eng.Revision)
-	res, err := store.Bootstrap(ctx, hasher, eng.Roles(), cfg.AdminEmail, cfg.AdminPassword)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	if res.Created {
-		path, err := writeCredentials(cfg.BaseDir, res)
-		if err != nil {
-			db.Close()
-			return nil, err
-		}
-		log.Info("database initialised; superuser credentials written", "file", path)
-	} else {
-		log.Info("database already set up")
-	}
-	templates, err := mail.LoadTemplates(cfg.EmailTemplates)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("emailtemplates: %w", err)
-	}
 	emailUser, emailPass := cfg.EmailUser, cfg.EmailPass
-	shared, err := newSharedState(cfg)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
 	listen := useIdentityCache(cfg, dbu, store, shared, log)
 	srv, err := api.New(api.Options{
 		Limiter: shared.limiter,
@@ -266,27 +286,144 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 		PII:       piiHasher,
 	})
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	return &services{cfg: cfg, log: log, store: store, listen: listen, engine: eng, hasher: hasher, api: srv, close: func() { stopTracing(); closeDecisionLog(); shared.close(); db.Close() }}, nil
+
+	// Everything checked: from here on the start writes.
+	if survey.State == identity.DBReference {
+		if err := adopt(ctx, db, cfg, dbu, log); err != nil {
+			return nil, err
+		}
+	}
+	if err := identity.Migrate(ctx, db); err != nil {
+		return nil, err
+	}
+	metrics.RegisterDB(db.DB)
+	metrics.RegisterRevision(eng.Revision)
+	if err := bootstrap(ctx, store, hasher, eng.Roles(), cfg, log); err != nil {
+		return nil, err
+	}
+	return &services{cfg: cfg, log: log, store: store, listen: listen, engine: eng, hasher: hasher, api: srv, close: closeAll}, nil
 }
 
-// writeCredentials writes "<email> <password>" to the admin credentials
-// file (a new timestamped one when it exists), mode 0600.
-func writeCredentials(basedir string, res identity.BootstrapResult) (string, error) {
+// checkWritableDir checks that files can be made in dir, which is created
+// (0700) when missing.
+func checkWritableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".authnzrv-write-check-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// admissible says whether the start may go on with the database it found,
+// in one line when it may not.
+func admissible(s identity.Survey, cfg *config.Config, dbu config.DBURL) error {
+	switch {
+	case s.State == identity.DBForeign:
+		return fmt.Errorf("authdb: the database holds %s; refusing to start on it (give authnzrv an empty database, its own, or the reference authnzerver's)", s.Describe())
+	case s.State != identity.DBReference:
+		return nil
+	case dbu.Driver == identity.DriverMySQL:
+		return fmt.Errorf("authdb: the database holds %s, and adoption in place works on SQLite and PostgreSQL only: copy it into a new database with `authnzrv import --from URL`", s.Describe())
+	case !cfg.Adopt:
+		return fmt.Errorf("authdb: the database holds %s and --adopt is 0, so it is not taken over in place: start with --adopt 1, or copy it into another database with `authnzrv import --from URL`", s.Describe())
+	}
+	return nil
+}
+
+// envAdoptPause names the test-only variable that makes an adoption wait,
+// inside its transaction and after copying the users, until the process
+// ends: the crash test kills the process there. Never set it in production.
+const envAdoptPause = "AUTHNZRV_TEST_ADOPT_PAUSE"
+
+// adopt takes over the reference authnzerver's database in place and logs
+// what it did and how to undo it.
+func adopt(ctx context.Context, db *bun.DB, cfg *config.Config, dbu config.DBURL, log *slog.Logger) error {
+	stamp := time.Now().UTC().Format("20060102T150405Z")
+	o := identity.AdoptOptions{DSN: dbu.DSN, SQLitePath: dbu.Path}
+	if dbu.Driver == identity.DriverPostgres {
+		o.RollbackFile = filepath.Join(cfg.BaseDir, "authnzrv-adoption-rollback-"+stamp+".sql")
+	}
+	if os.Getenv(envAdoptPause) == "1" {
+		o.AfterUsers = func(ctx context.Context) error {
+			log.Warn("adoption paused inside its transaction (" + envAdoptPause + "=1, for tests only)")
+			<-ctx.Done()
+			return ctx.Err()
+		}
+	}
+	a, err := identity.Adopt(ctx, db, o)
+	if err != nil || a == nil {
+		return err // nil: another instance adopted it meanwhile
+	}
+	undo := "stop authnzrv, then copy " + a.Backup + " over " + dbu.Path + " and delete " + dbu.Path + "-wal and " + dbu.Path + "-shm"
+	if a.RollbackFile != "" {
+		undo = "stop authnzrv, then run: psql -v ON_ERROR_STOP=1 -f " + a.RollbackFile + " <the authdb URL>"
+	}
+	r := a.Report
+	log.Info("adopted the reference authnzerver's database in place; its tables are kept as "+identity.AdoptedPrefix+"*",
+		"roles", r.Roles.Imported, "users", r.Users.Imported, "sessions", r.Sessions.Imported,
+		"expired_sessions_left", r.Sessions.Skipped, "apikeys", r.APIKeys.Imported, "apikeys_nosession", r.NoSessionKeys.Imported,
+		"backup", a.Backup, "rollback", undo)
+	for _, n := range r.Notes {
+		log.Warn("adoption: " + n)
+	}
+	return nil
+}
+
+// bootstrap sets up the roles and system users of a new database. The
+// credentials file is reserved first (a new file in the base directory), so
+// that a base directory that cannot take it stops the start before a
+// superuser exists; it gets its name once the superuser is there.
+func bootstrap(ctx context.Context, store *identity.Store, hasher *password.Hasher, roles []string, cfg *config.Config, log *slog.Logger) error {
+	pending, err := os.CreateTemp(cfg.BaseDir, ".authnzerver-admin-credentials.new-*")
+	if err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+	defer os.Remove(pending.Name()) // the named link stays
+	defer pending.Close()
+	res, err := store.Bootstrap(ctx, hasher, roles, cfg.AdminEmail, cfg.AdminPassword)
+	if err != nil {
+		return err
+	}
+	if !res.Created {
+		log.Info("database already set up")
+		return nil
+	}
+	path, err := writeCredentials(pending, cfg.BaseDir, res)
+	if err != nil {
+		return err
+	}
+	log.Info("database initialised; superuser credentials written", "file", path)
+	return nil
+}
+
+// writeCredentials writes "<email> <password>" to the reserved file f (mode
+// 0600) and names it the admin credentials file (a new timestamped one when
+// that exists).
+func writeCredentials(f *os.File, basedir string, res identity.BootstrapResult) (string, error) {
 	pass := res.AdminPassword
 	if pass == "" {
 		pass = "password-was-user-generated"
 	}
-	if err := os.MkdirAll(basedir, 0o700); err != nil {
+	if _, err := f.WriteString(res.AdminEmail + " " + pass + "\n"); err != nil {
 		return "", fmt.Errorf("credentials: %w", err)
 	}
-	path := filepath.Join(basedir, ".authnzerver-admin-credentials")
-	if _, err := os.Stat(path); err == nil {
-		path = fmt.Sprintf("%s-%d", path, time.Now().Unix())
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("credentials: %w", err)
 	}
-	if err := os.WriteFile(path, []byte(res.AdminEmail+" "+pass+"\n"), 0o600); err != nil {
+	// A link, not a rename: an existing file is never replaced.
+	path := filepath.Join(basedir, ".authnzerver-admin-credentials")
+	err := os.Link(f.Name(), path)
+	if errors.Is(err, fs.ErrExist) {
+		path = fmt.Sprintf("%s-%d", path, time.Now().Unix())
+		err = os.Link(f.Name(), path)
+	}
+	if err != nil {
 		return "", fmt.Errorf("credentials: %w", err)
 	}
 	return path, nil

@@ -1,0 +1,1 @@
+ALTER TABLE apikeys_nosession MODIFY refresh_hash CHAR(64) NOT NULL;
