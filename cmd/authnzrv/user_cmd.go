@@ -234,6 +234,10 @@ generated password always passes the policy.`,
 					return errors.New("--name: the full name appears to hold a link")
 				}
 			}
+			p, generated, err := rules.choose(ctx, pw, email, full)
+			if err != nil {
+				return err
+			}
 			e, err := adminEngine(ctx, cfg)
 			if err != nil {
 				return err
@@ -244,10 +248,6 @@ generated password always passes the policy.`,
 			if _, err := st.UserByEmail(ctx, email); err == nil {
 				return fmt.Errorf("a user with e-mail %s exists", email)
 			} else if !errors.Is(err, identity.ErrNotFound) {
-				return err
-			}
-			p, generated, err := rules.choose(ctx, pw, email, full)
-			if err != nil {
 				return err
 			}
 			h, err := hasherFor(cfg)
