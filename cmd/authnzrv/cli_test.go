@@ -111,6 +111,10 @@ func TestExitCodes(t *testing.T) {
 		{"too few arguments", []string{"user", "show"}, 2, "accepts 1 arg(s), received 0; usage: authnzrv user show ID|EMAIL"},
 		{"too many arguments", []string{"keygen", "extra"}, 2, `unknown command "extra" for "authnzrv keygen"`},
 		{"bad argument", []string{"migrate", "sideways"}, 2, `migrate takes up, down or status, not "sideways"`},
+		{"unknown flag of the root, once prefixed", []string{"--version"}, 2, "authnzrv: unknown flag: --version (see 'authnzrv --help')\n"},
+		{"help on an unknown topic", []string{"help", "user", "lsit"}, 2, `unknown command "lsit" for "authnzrv user"; did you mean "list"?`},
+		{"help on a known topic", []string{"help", "user"}, 0, ""},
+		{"completion for an unknown shell", []string{"completion", "bsh"}, 2, `unknown command "bsh" for "authnzrv completion"; did you mean "bash"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -36,6 +36,9 @@ const serverPointer = "\nServer settings (--authdb, --secret, …): see `authnzr
 // server's settings from every sub-command's help (they stay accepted) and
 // points at `authnzrv --help` for them instead.
 func strictUsage(root *cobra.Command) {
+	// cobra adds these two when it executes; add them now to walk them too.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
 	root.SetFlagErrorFunc(flagError)
 	base := root.UsageFunc()
 	server := serverFlagUsages()
@@ -64,6 +67,26 @@ func strictUsage(root *cobra.Command) {
 		}
 	}
 	walk(root)
+	for _, c := range root.Commands() {
+		if c.Name() == "help" && c.Run != nil {
+			strictHelp(root, c)
+		}
+	}
+}
+
+// strictHelp makes `authnzrv help TOPIC` a usage error, with suggestions,
+// when TOPIC is not a command (cobra prints the root's help and exits 0).
+func strictHelp(root, help *cobra.Command) {
+	show := help.Run
+	help.Run = nil
+	help.RunE = func(c *cobra.Command, args []string) error {
+		target, rest, err := root.Find(args)
+		if err == nil && len(rest) > 0 {
+			return subcommandArgs(target, rest)
+		}
+		show(c, args)
+		return nil
+	}
 }
 
 // serverFlagUsages maps each flag config.RegisterFlags adds (but --envfile,
@@ -142,7 +165,10 @@ func flagError(c *cobra.Command, err error) error {
 			msg += "; did you mean --" + s + "?"
 		}
 	}
-	return usagef(c, "%s: %s", c.CommandPath(), msg)
+	if c.HasParent() {
+		msg = c.CommandPath() + ": " + msg
+	}
+	return usagef(c, "%s", msg)
 }
 
 // suggestFlag returns the flag of c (hidden ones included: they are
