@@ -23,4 +23,5 @@ ENV AUTHNZERVER_LISTEN=0.0.0.0 \
 # With no configuration: set up the base directory (generated key, salt,
 # SQLite database, superuser credentials file) and serve.
 ENTRYPOINT ["/usr/local/bin/authnzrv"]
+HEALTHCHECK --interval=30s --timeout=5s CMD ["/authnzrv", "healthcheck"]
 CMD ["--autosetup", "--basedir", "/home/authnzrv/basedir", "--listen", "0.0.0.0"]

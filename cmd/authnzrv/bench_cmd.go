@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/authnzrv/authnzrv/client"
+	"github.com/authnzrv/authnzrv/config"
 )
 
 // benchResult is one workload at one concurrency.
@@ -239,6 +241,21 @@ func runBench(ctx context.Context, name string, op func(context.Context) error, 
 		P50ms: pct(0.50), P99ms: pct(0.99), Errors: errs, Limited: limited}
 }
 
+// secretValue reads --secret as the server reads its secret item: the path
+// of a regular file means the file's contents (without surrounding
+// newlines), anything else is the key itself.
+func secretValue(s string) (string, error) {
+	st, err := os.Stat(s)
+	if err != nil || !st.Mode().IsRegular() {
+		return s, nil
+	}
+	b, err := os.ReadFile(s)
+	if err != nil {
+		return "", fmt.Errorf("--secret: %w", err)
+	}
+	return strings.Trim(string(b), "\n"), nil
+}
+
 func newBenchCmd() *cobra.Command {
 	var (
 		url, secret, list, levels string
@@ -264,6 +281,13 @@ limits, or they will answer most requests.`,
 			if url == "" || secret == "" {
 				return fmt.Errorf("--url and --secret are required")
 			}
+			key, err := secretValue(secret)
+			if err != nil {
+				return err
+			}
+			if !config.ValidFernetKey(key) {
+				return errors.New("--secret: not a Fernet key, nor the path of a file holding one")
+			}
 			var conc []int
 			for _, s := range strings.Split(levels, ",") {
 				n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -274,7 +298,7 @@ limits, or they will answer most requests.`,
 			}
 			transport := &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512}
 			hc := &http.Client{Transport: transport, Timeout: 30 * time.Second}
-			c, err := client.New(url, secret, client.WithHTTPClient(hc))
+			c, err := client.New(url, key, client.WithHTTPClient(hc))
 			if err != nil {
 				return err
 			}
@@ -317,7 +341,7 @@ limits, or they will answer most requests.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&url, "url", "", "server URL, e.g. http://127.0.0.1:13431")
-	f.StringVar(&secret, "secret", "", "the server's Fernet key (or use --secret \"$(cat keyfile)\")")
+	f.StringVar(&secret, "secret", "", "the server's Fernet key, or the path of a file holding it (as the server's --secret)")
 	f.StringVar(&list, "workloads", "noop,session-exists,user-check-access,apikey-verify-nosession,user-login,user-new", "comma-separated workloads")
 	f.StringVar(&levels, "concurrency", "1,16,64", "comma-separated concurrency levels")
 	f.DurationVar(&duration, "duration", 10*time.Second, "how long each workload runs at each level")

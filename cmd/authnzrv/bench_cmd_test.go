@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -20,7 +21,8 @@ func TestBenchCommand(t *testing.T) {
 		"AUTHNZERVER_PIISALT=salt", "AUTHNZERVER_BASEDIR=" + dir, "AUTHNZERVER_RATELIMITS=none",
 		"AUTHNZERVER_ARGON2PARAMS=m=1024,t=1,p=1", fmt.Sprintf("AUTHNZERVER_PORT=%d", port),
 	})
-	out, err := runCLI(t, nil, "bench", "--url", fmt.Sprintf("http://127.0.0.1:%d", port), "--secret", clusterKey,
+	// --secret takes the key file, as the server's does.
+	out, err := runCLI(t, nil, "bench", "--url", fmt.Sprintf("http://127.0.0.1:%d", port), "--secret", secret,
 		"--duration", "300ms", "--concurrency", "1,4", "--json")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -29,12 +31,50 @@ func TestBenchCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &results); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if len(results) != 10 {
+	if len(results) != 12 { // 6 workloads, 2 levels
 		t.Fatalf("%d results", len(results))
 	}
 	for _, r := range results {
 		if r.Requests == 0 || r.Errors != 0 || r.PerSecond <= 0 || r.P99ms < r.P50ms {
 			t.Errorf("%+v", r)
 		}
+		// The server has /metrics: its CPU time per request and RSS are
+		// reported.
+		if r.ServerCPUus <= 0 || r.ServerRSSMB <= 0 {
+			t.Errorf("no server figures: %+v", r)
+		}
+	}
+}
+
+// TestBenchSecretFile: --secret is the key or the path of a file holding it
+// (newlines around it ignored), as for the server; anything else is refused
+// before any request.
+func TestBenchSecretFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	os.WriteFile(keyFile, []byte("\n"+clusterKey+"\n"), 0o600)
+	badFile := filepath.Join(dir, "bad")
+	os.WriteFile(badFile, []byte("not a key\n"), 0o600)
+	url := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	refused := "authnzrv: --secret: not a Fernet key, nor the path of a file holding one\n"
+	tests := []struct {
+		name, secret string
+		stderr       string // exact, or the start of it
+	}{
+		{"key", clusterKey, "authnzrv: session-exists: set-up: "},
+		{"key file", keyFile, "authnzrv: session-exists: set-up: "},
+		{"file holding no key", badFile, refused},
+		{"neither", "not-a-key", refused},
+		{"missing file", filepath.Join(dir, "absent"), refused},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := cli(t, nil, "", "bench", "--url", url, "--secret", tc.secret, "--workloads", "session-exists", "--duration", "1ms")
+			if r.code != 1 || !strings.HasPrefix(r.stderr, tc.stderr) {
+				t.Fatalf("exit %d %q; want 1 with %q", r.code, r.stderr, tc.stderr)
+			}
+		})
 	}
 }

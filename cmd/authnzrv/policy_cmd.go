@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -245,16 +246,31 @@ value_to_check). One JSON line {"allowed": ..., "reason": ...} per question.`,
 			if batch {
 				sc := bufio.NewScanner(cmd.InOrStdin())
 				sc.Buffer(make([]byte, 1<<20), 1<<20)
+				var failed []string
+				questions := 0
 				for line := 1; sc.Scan(); line++ {
 					if strings.TrimSpace(sc.Text()) == "" {
 						continue
 					}
+					questions++
 					res := evalBody(ctx, e, []byte(sc.Text()))
 					if err := out.Encode(res); err != nil {
 						return err
 					}
+					if res.Error != "" {
+						failed = append(failed, strconv.Itoa(line))
+					}
 				}
-				return sc.Err()
+				if err := sc.Err(); err != nil {
+					return fmt.Errorf("eval --batch: read stdin: %w", err)
+				}
+				if n := len(failed); n > 0 {
+					if n > 10 {
+						failed = append(failed[:10], "…")
+					}
+					return fmt.Errorf("eval --batch: %d of %d questions could not be decided (lines %s)", n, questions, strings.Join(failed, ", "))
+				}
+				return nil
 			}
 			body := []byte(input)
 			if input == "" {

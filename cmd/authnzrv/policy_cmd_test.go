@@ -93,8 +93,8 @@ func TestPolicyEval(t *testing.T) {
 		`not json`,
 	}, "\n")
 	out, _, err = runPolicy(t, batch, "eval", "--batch")
-	if err != nil {
-		t.Fatal(err)
+	if err == nil || err.Error() != "eval --batch: 2 of 5 questions could not be decided (lines 4, 5)" {
+		t.Fatalf("batch with error lines: %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	want := []bool{false, true, false, false, false}
@@ -123,5 +123,33 @@ func TestPolicyEval(t *testing.T) {
 		"--input", `{"user_id": 4, "user_role": "member", "action": "write", "target_name": "document", "target_owner": 4, "target_visibility": "private", "target_sharedwith": ""}`)
 	if err != nil || !strings.Contains(out, `"allowed":true`) {
 		t.Fatalf("custom model: %v %s", err, out)
+	}
+}
+
+// TestPolicyEvalBatchExitCodes: `policy eval --batch` answers every line,
+// then exits 1 when any line could not be decided, 0 otherwise.
+func TestPolicyEvalBatchExitCodes(t *testing.T) {
+	t.Parallel()
+	good := `{"user_role": "superuser", "limit_name": "max_requests", "value_to_check": 100}`
+	tests := []struct {
+		name  string
+		stdin string
+		code  int
+		lines int
+		err   string
+	}{
+		{"all decided", good + "\n\n" + good + "\n", 0, 2, ""},
+		{"a denial is a decision", `{"user_role": "locked", "limit_name": "max_requests", "value_to_check": 0}`, 0, 1, ""},
+		{"error lines", good + "\nnot json\n" + good + "\n[1]\n", 1, 4, "authnzrv: eval --batch: 2 of 4 questions could not be decided (lines 2, 4)\n"},
+		{"empty input", "", 0, 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := cli(t, nil, tc.stdin, "policy", "eval", "--batch")
+			if r.code != tc.code || strings.Count(r.stdout, "\n") != tc.lines || r.stderr != tc.err {
+				t.Fatalf("exit %d, %d lines, stderr %q; want %d, %d, %q", r.code, strings.Count(r.stdout, "\n"), r.stderr, tc.code, tc.lines, tc.err)
+			}
+		})
 	}
 }
