@@ -23,5 +23,6 @@ ENV AUTHNZERVER_LISTEN=0.0.0.0 \
 # With no configuration: set up the base directory (generated key, salt,
 # SQLite database, superuser credentials file) and serve.
 ENTRYPOINT ["/usr/local/bin/authnzrv"]
-HEALTHCHECK --interval=30s --timeout=5s CMD ["/authnzrv", "healthcheck"]
+# The image listens on 13431; a different --port needs its own --url here.
+HEALTHCHECK --interval=30s --timeout=5s CMD ["/usr/local/bin/authnzrv", "healthcheck", "--url", "http://127.0.0.1:13431/health"]
 CMD ["--autosetup", "--basedir", "/home/authnzrv/basedir", "--listen", "0.0.0.0"]
