@@ -164,6 +164,13 @@ type bergsonRequest struct {
 // send makes the request; contentType "-" sends none.
 func (e *testEnv) send(t testing.TB, r bergsonRequest) (int, http.Header, string) {
 	t.Helper()
+	return e.sendTo(t, e, r)
+}
+
+// sendTo sends a request to e with the Host header of the server as (a
+// request signed for as, replayed on e).
+func (e *testEnv) sendTo(t testing.TB, as *testEnv, r bergsonRequest) (int, http.Header, string) {
+	t.Helper()
 	u := e.url + r.path
 	if r.query != "" {
 		u += "?" + r.query
@@ -171,6 +178,10 @@ func (e *testEnv) send(t testing.TB, r bergsonRequest) (int, http.Header, string
 	req, err := http.NewRequest(r.method, u, strings.NewReader(r.body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if as != e {
+		au, _ := url.Parse(as.url)
+		req.Host = au.Host
 	}
 	if r.contentType != "-" && r.contentType != "" {
 		req.Header.Set("Content-Type", r.contentType)
@@ -258,7 +269,7 @@ func TestBergsonDatabaseDown(t *testing.T) {
 	}
 	for _, c := range []struct {
 		method, path, query, body, want string
-		status                           int
+		status                          int
 	}{
 		{"POST", "/v1/account/create", "", `{"username": "downnew", "password": "secret1"}`, `{"error": "Database communication error"}`, 500},
 		{"POST", "/v1/account/authenticate", "", `{"username": "downuser", "password": "secret1"}`, `{"error": "Database communication error"}`, 500},
@@ -306,6 +317,9 @@ func sign(t testing.TB, e *testEnv, r bergsonRequest, sender, key, payload strin
 	r.authorization = header
 	return signed{bergsonRequest: r, sender: sender, key: key, payload: payload, art: art}
 }
+
+// hawkNow signs with the current time.
+func hawkNow() hawk.SignOptions { return hawk.SignOptions{} }
 
 // sendSigned sends a signed request and, when the server signed its
 // answer, checks the Server-Authorization header over the body.
