@@ -338,3 +338,7 @@ func validBergsonPassword(s string) bool {
 	}
 	return true
 }
+
+// ValidBergsonUsername reports whether s satisfies the Bergson
+// Authenticator's username rule (for importers).
+func ValidBergsonUsername(s string) bool { return validBergsonUsername(s) }

@@ -29,6 +29,9 @@ tokens (the reference stores only argon2 hashes of those). Prints a report
 of what was imported, updated and skipped.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if bergsonImportRequested(cmd) {
+				return runImportBergson(cmd, from, asJSON)
+			}
 			if from == "" {
 				return fmt.Errorf("--from is required")
 			}
@@ -86,5 +89,7 @@ of what was imported, updated and skipped.`,
 	cmd.Flags().StringVar(&from, "from", "", "URL of the reference database (sqlite:///path or postgresql://...)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	config.RegisterFlags(cmd.Flags())
+	// --bergson: import a Bergson Authenticator accounts table (import_bergson.go).
+	cmd.Flags().Lookup("bergson").NoOptDefVal = "1"
 	return cmd
 }

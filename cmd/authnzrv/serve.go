@@ -163,6 +163,12 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 	}
 	eo := engine.Options{PolicyDir: cfg.Policies, ModelFile: cfg.Permissions, RateLimits: rates, Logger: log,
 		Tracer: tracer, PII: piiHasher.Hash}
+	bergson, err := newBergsonSetup(cfg, log)
+	if err != nil {
+		stopTracing()
+		return nil, err
+	}
+	eo.HawkSenders = bergson.engineSenders()
 	closeDecisionLog := func() {}
 	switch cfg.DecisionLog {
 	case "":
@@ -226,6 +232,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 		db.Close()
 		return nil, err
 	}
+	if err := bergson.openNonces(ctx, cfg); err != nil {
+		shared.close()
+		db.Close()
+		return nil, err
+	}
 	srv, err := api.New(api.Options{
 		Limiter: shared.limiter,
 		Metrics: metrics,
@@ -246,6 +257,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 			Security: mail.Security(cfg.EmailSecurity), SkipVerify: !cfg.EmailTLSVerify,
 		},
 		MailTemplates: templates,
+		Bergson:       bergson.opts,
 	}, api.Deps{
 		Store:     store,
 		Hasher:    hasher,
@@ -259,7 +271,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*services
 		db.Close()
 		return nil, err
 	}
-	return &services{cfg: cfg, log: log, store: store, engine: eng, hasher: hasher, api: srv, close: func() { stopTracing(); closeDecisionLog(); shared.close(); db.Close() }}, nil
+	return &services{cfg: cfg, log: log, store: store, engine: eng, hasher: hasher, api: srv, close: func() { stopTracing(); closeDecisionLog(); shared.close(); bergson.close(); db.Close() }}, nil
 }
 
 // writeCredentials writes "<email> <password>" to the admin credentials
