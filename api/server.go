@@ -101,6 +101,8 @@ type Options struct {
 	// Tracer, when set, records a span per request and per policy decision
 	// (OpenTelemetry; off by default).
 	Tracer trace.Tracer
+	// Bergson configures the Bergson Authenticator REST API (bergson.go).
+	Bergson BergsonOptions
 }
 
 // Deps are the services a Server composes.
@@ -125,6 +127,7 @@ type Server struct {
 	e        *echo.Echo
 	requests map[string]*request
 	dummyH   dummyHash
+	bergson  *bergsonAPI
 }
 
 // reqCtx carries what a handler may need besides its arguments.
@@ -273,6 +276,9 @@ func (s *Server) router() *echo.Echo {
 	}
 	if s.opts.DebugMode {
 		e.POST("/echo", s.serveEcho)
+	}
+	if s.opts.Bergson.Enabled {
+		s.mountBergson(e)
 	}
 	return e
 }

@@ -65,6 +65,9 @@ type Options struct {
 	DecisionLog io.Writer
 	// PII hashes user ids for the decision log (nil: ids are left out).
 	PII func(any) string
+	// HawkSenders are the Hawk senders' endpoint lists (--hawksenders),
+	// data for the Hawk policy (policies/authnzrv/hawk).
+	HawkSenders map[string][]string
 }
 
 // Queries the server prepares.
@@ -89,6 +92,7 @@ type revision struct {
 	rate   rego.PreparedEvalQuery
 	admin  rego.PreparedEvalQuery
 	roles  rego.PreparedEvalQuery
+	hawk   rego.PreparedEvalQuery
 }
 
 // Cache sizes. An access verdict entry is a 32-byte key and a short

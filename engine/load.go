@@ -106,6 +106,7 @@ func (e *Engine) build(ctx context.Context) (*revision, error) {
 	if err != nil {
 		return nil, err
 	}
+	data["authnzrv"].(map[string]any)["hawk"] = hawkData(e.o.HawkSenders)
 	newStore := func() storage.Store {
 		return inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
 	}
@@ -118,7 +119,7 @@ func (e *Engine) build(ctx context.Context) (*revision, error) {
 	}
 	// A replacement access or limits package must define what the engine
 	// asks for (the output of `authnzrv policy import` does).
-	for _, q := range []string{accessQuery, limitsQuery, rateQuery, adminQuery, rolesQuery} {
+	for _, q := range []string{accessQuery, limitsQuery, rateQuery, adminQuery, rolesQuery, hawkQuery} {
 		if len(compiler.GetRules(ast.MustParseRef(q))) == 0 {
 			return nil, fmt.Errorf("policies: no rule defines %s", strings.TrimPrefix(q, "data."))
 		}
@@ -145,6 +146,9 @@ func (e *Engine) build(ctx context.Context) (*revision, error) {
 		return nil, err
 	}
 	if r.roles, err = prepare(rolesQuery); err != nil {
+		return nil, err
+	}
+	if r.hawk, err = prepare(hawkQuery); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -41,6 +41,9 @@ To take over a reference database in place instead, start authnzrv on it
 (--adopt, on by default).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if bergsonImportRequested(cmd) {
+				return runImportBergson(cmd, from, asJSON)
+			}
 			if from == "" {
 				return fmt.Errorf("--from is required")
 			}
@@ -71,6 +74,8 @@ To take over a reference database in place instead, start authnzrv on it
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cmd.Flags().BoolVar(&allowPartial, "allow-partial", false, "import what does not conflict and exit 0 even when rows were left behind")
 	config.RegisterFlags(cmd.Flags())
+	// --bergson: import a Bergson Authenticator accounts table (import_bergson.go).
+	cmd.Flags().Lookup("bergson").NoOptDefVal = "1"
 	return cmd
 }
 

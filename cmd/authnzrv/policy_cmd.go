@@ -225,6 +225,7 @@ func newPolicyEvalCmd() *cobra.Command {
 		perms, pols, input, role, action, item, vis, shared, limitName, value string
 		uid, owner                                                            int64
 		batch                                                                 bool
+		hawkSender, hawkPath, hawkSenders                                     string
 	)
 	cmd := &cobra.Command{
 		Use:   "eval",
@@ -238,6 +239,9 @@ value_to_check). One JSON line {"allowed": ..., "reason": ...} per question.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if hawkSender != "" {
+				return hawkEval(ctx, cmd.OutOrStdout(), pols, perms, hawkSenders, hawkSender, hawkPath)
+			}
 			e, err := engine.New(ctx, engine.Options{PolicyDir: pols, ModelFile: perms})
 			if err != nil {
 				return err
@@ -311,6 +315,9 @@ value_to_check). One JSON line {"allowed": ..., "reason": ...} per question.`,
 	f.StringVar(&shared, "shared-with", "", "comma-separated user ids the item is shared with")
 	f.StringVar(&limitName, "limit-name", "", "limit to check (a limit question instead of an access one)")
 	f.StringVar(&value, "value", "0", "value to check against the limit (JSON)")
+	f.StringVar(&hawkSender, "hawk-sender", "", "Hawk sender: may it call --path of the Bergson API? (a Hawk question instead)")
+	f.StringVar(&hawkPath, "path", "", "request path of the Hawk question, e.g. /v1/account/authenticate")
+	f.StringVar(&hawkSenders, "hawksenders", "", "the Hawk senders file whose endpoint lists the Hawk question uses")
 	return cmd
 }
 

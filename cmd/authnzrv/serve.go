@@ -203,6 +203,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *servic
 	closers = append(closers, stopTracing)
 	eo := engine.Options{PolicyDir: cfg.Policies, ModelFile: cfg.Permissions, RateLimits: rates, Logger: log,
 		Tracer: tracer, PII: piiHasher.Hash}
+	bergson, err := newBergsonSetup(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	eo.HawkSenders = bergson.engineSenders()
 	switch cfg.DecisionLog {
 	case "":
 	case "stderr":
@@ -255,6 +260,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *servic
 	store := identity.NewStore(db)
 	emailUser, emailPass := cfg.EmailUser, cfg.EmailPass
 	listen := useIdentityCache(cfg, dbu, store, shared, log)
+	bergson.useRedis(cfg, shared)
 	srv, err := api.New(api.Options{
 		Limiter: shared.limiter,
 		Metrics: metrics,
@@ -276,6 +282,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *servic
 			Security: mail.Security(cfg.EmailSecurity), SkipVerify: !cfg.EmailTLSVerify,
 		},
 		MailTemplates: templates,
+		Bergson:       bergson.opts,
 	}, api.Deps{
 		Store:     store,
 		Hasher:    hasher,

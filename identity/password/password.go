@@ -259,9 +259,13 @@ func decode(encoded string) (*decoded, error) {
 	return d, nil
 }
 
-// Verify reports whether password matches the stored PHC string. A stored
-// string that cannot be read is an error (never a panic).
+// Verify reports whether password matches the stored PHC string, or an
+// imported Bergson Authenticator hash (bergson.go). A stored string that
+// cannot be read is an error (never a panic).
 func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, error) {
+	if IsBergson(encoded) {
+		return h.verifyBergson(ctx, encoded, password)
+	}
 	d, err := decode(encoded)
 	if err != nil {
 		return false, err
