@@ -67,6 +67,9 @@ type RequestInfo struct {
 	Lockout bool
 	// NeedsSession is true when the type acts on behalf of a live session.
 	NeedsSession bool
+	// Extension is true for a type of authnzrv's own, which the reference
+	// authnzerver does not know.
+	Extension bool
 	// Args are the arguments, required ones and kwargs, in schema order.
 	Args []ArgInfo
 	// FailureKeys are response keys every failure carries, with their
@@ -436,6 +439,9 @@ func writeRequest(b *strings.Builder, r RequestInfo) {
 		fmt.Fprintf(b, "; also limited per e-mail address (`%s`); a request without it is answered HTTP 429", r.EmailKey)
 	}
 	b.WriteString(".\n")
+	if r.Extension {
+		b.WriteString("- authnzrv only: the reference authnzerver does not know this type.\n")
+	}
 	if r.NeedsSession {
 		b.WriteString("- Acts on behalf of the live session in `session_token`.\n")
 	}

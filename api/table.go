@@ -59,6 +59,9 @@ type request struct {
 	fields Result
 	// summary says in one line what the type does (docs/).
 	summary string
+	// extension marks a type of authnzrv's own, not in the reference
+	// authnzerver (testdata/spec/extensions.json lists its arguments).
+	extension bool
 }
 
 // op binds a handler to its argument struct type.
@@ -81,6 +84,7 @@ func entry[A any](name, summary string, h func(*Server, context.Context, *reqCtx
 func emailBucket(key string) func(*request) { return func(r *request) { r.emailKey = key } }
 func lockoutCounted(r *request)             { r.lockout = true }
 func needsSession(r *request)               { r.session = withSession }
+func extension(r *request)                  { r.extension = true }
 func onFault(reason string, msgs ...string) func(*request) {
 	return func(r *request) { r.fault = fail(reason, msgs...) }
 }
@@ -244,7 +248,7 @@ func Requests() ([]RequestInfo, error) {
 		}
 		info := RequestInfo{
 			Name: r.name, Summary: r.summary, Group: r.group, EmailKey: r.emailKey, Lockout: r.lockout,
-			NeedsSession: r.session == withSession, FailureKeys: maps.Clone(r.fields),
+			NeedsSession: r.session == withSession, Extension: r.extension, FailureKeys: maps.Clone(r.fields),
 			Fault:   FailureInfo{Reason: fault.Reason, Messages: slices.Clone(fault.Messages)},
 			Success: slices.Clone(d.ok), Effects: slices.Clone(d.effects),
 		}

@@ -36,9 +36,27 @@ func TestRequestTableMatchesSpec(t *testing.T) {
 	if len(spec.Requests) != 38 {
 		t.Fatalf("the spec lists %d request types, want 38", len(spec.Requests))
 	}
+	// authnzrv's own request types, with the same description.
+	b, err = os.ReadFile("../testdata/spec/extensions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ext specRequests
+	if err := json.Unmarshal(b, &ext); err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range ext.Requests {
+		if _, dup := spec.Requests[name]; dup {
+			t.Errorf("%s is in the spec and in extensions.json", name)
+		}
+		spec.Requests[name] = r
+	}
 	count := map[string]int{}
 	for _, r := range requestTable() {
 		count[r.name]++
+		if _, own := ext.Requests[r.name]; own != r.extension {
+			t.Errorf("%s: marked as an extension %v, listed in extensions.json %v", r.name, r.extension, own)
+		}
 	}
 	for name := range spec.Requests {
 		if count[name] != 1 {
