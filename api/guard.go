@@ -153,6 +153,9 @@ func (s *Server) replayCheck(ctx context.Context, log interface{ Warn(string, ..
 	sum := sha256.Sum256(token)
 	first, err := s.opts.Replay.First(ctx, hex.EncodeToString(sum[:16]))
 	switch {
+	case errors.Is(err, limiter.ErrGuardFull):
+		log.Warn("replay guard full; request refused until older request tokens expire", "error", err)
+		return http.StatusServiceUnavailable
 	case err != nil && !first:
 		log.Warn("replay guard unavailable; request refused (failure policy closed)", "error", err)
 		return http.StatusServiceUnavailable

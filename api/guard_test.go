@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -192,6 +193,39 @@ func TestReplayGuard(t *testing.T) {
 				t.Fatalf("%s, send %d: HTTP %d, want %d", tc.name, i+1, code, want)
 			}
 		}
+	}
+}
+
+// TestReplayGuardFull: an in-process guard at its bound refuses new tokens
+// with 503 (it never forgets a
+// live token to make room), and serves again once older tokens expired.
+func TestReplayGuardFull(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	guardNow := time.Now()
+	e := newEnv(t, identitytest.SQLite(t), withOptions(func(o *api.Options) {
+		o.RequestTTL = 120 * time.Second
+		o.Replay = limiter.NewLocalReplay(3, 180*time.Second, limiter.WithReplayClock(func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			return guardNow
+		}))
+	}))
+	send := func(id int) int {
+		msg := fmt.Sprintf(`{"request": "session-exists", "body": {"session_token": "x"}, "reqid": %d, "client_ipaddr": "1.2.3.4"}`, id)
+		code, _, _ := rawPost(t, "POST", e.url+"/", seal(t, testSecret, msg), "")
+		return code
+	}
+	for i, want := range []int{200, 200, 200, 503, 503} {
+		if code := send(i); code != want {
+			t.Fatalf("request %d: HTTP %d, want %d", i+1, code, want)
+		}
+	}
+	mu.Lock()
+	guardNow = guardNow.Add(200 * time.Second)
+	mu.Unlock()
+	if code := send(9); code != 200 {
+		t.Fatalf("after the oldest tokens expired: HTTP %d", code)
 	}
 }
 

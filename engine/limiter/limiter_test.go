@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -208,22 +211,30 @@ func BenchmarkRedis(b *testing.B) {
 }
 
 func TestReplayGuards(t *testing.T) {
-	kinds := map[string]func(t *testing.T) [2]limiter.ReplayGuard{
-		"local": func(t *testing.T) [2]limiter.ReplayGuard {
-			g := limiter.NewLocalReplay(100, 300*time.Millisecond)
-			return [2]limiter.ReplayGuard{g, g}
+	// The local guard runs on an injected clock; Redis expires keys on its
+	// own clock, so that case waits.
+	type guards struct {
+		g    [2]limiter.ReplayGuard
+		wait func(time.Duration)
+	}
+	kinds := map[string]func(t *testing.T) guards{
+		"local": func(t *testing.T) guards {
+			now := time.Unix(1_800_000_000, 0)
+			g := limiter.NewLocalReplay(100, 300*time.Millisecond, limiter.WithReplayClock(func() time.Time { return now }))
+			return guards{[2]limiter.ReplayGuard{g, g}, func(d time.Duration) { now = now.Add(d) }}
 		},
-		"redis": func(t *testing.T) [2]limiter.ReplayGuard {
+		"redis": func(t *testing.T) guards {
 			p := prefix()
-			return [2]limiter.ReplayGuard{
+			return guards{[2]limiter.ReplayGuard{
 				limiter.NewRedisReplay(redisClient(t), p, 300*time.Millisecond, false),
 				limiter.NewRedisReplay(redisClient(t), p, 300*time.Millisecond, false),
-			}
+			}, time.Sleep}
 		},
 	}
 	for name, mk := range kinds {
 		t.Run(name, func(t *testing.T) {
-			g := mk(t)
+			gs := mk(t)
+			g := gs.g
 			ctx := context.Background()
 			steps := []struct {
 				guard int
@@ -236,7 +247,7 @@ func TestReplayGuards(t *testing.T) {
 					t.Fatalf("step %d: first=%v err=%v, want %v", i, first, err, s.first)
 				}
 			}
-			time.Sleep(600 * time.Millisecond) // past the lifetime the key is forgotten
+			gs.wait(600 * time.Millisecond) // past the lifetime the key is forgotten
 			if first, err := g[1].First(ctx, "a"); err != nil || !first {
 				t.Fatalf("after ttl: first=%v err=%v", first, err)
 			}
@@ -249,5 +260,134 @@ func TestReplayGuards(t *testing.T) {
 		if err == nil || first != open {
 			t.Fatalf("unreachable failOpen=%v: %v %v", open, first, err)
 		}
+	}
+}
+
+// TestLocalReplayRemembersForTheTTL: a token is refused again at any time
+// within the TTL of its arrival, whichever slice it fell in, and forgotten
+// at most one slice (TTL/15) after it.
+func TestLocalReplayRemembersForTheTTL(t *testing.T) {
+	t.Parallel()
+	const ttl = 180 * time.Second
+	start := time.Unix(1_800_000_000, 0)
+	now := start
+	g := limiter.NewLocalReplay(1_000_000, ttl, limiter.WithReplayClock(func() time.Time { return now }))
+	ctx := context.Background()
+	// A token every 700 ms for 10 minutes.
+	arrived := map[string]time.Time{}
+	for i := 0; now.Before(start.Add(10 * time.Minute)); i++ {
+		key := fmt.Sprintf("token-%d", i)
+		if first, err := g.First(ctx, key); !first || err != nil {
+			t.Fatalf("%s at %v: first=%v err=%v", key, now.Sub(start), first, err)
+		}
+		arrived[key] = now
+		// Every earlier token still within its TTL is refused; the ones
+		// past TTL + TTL/15 were forgotten.
+		if i%50 == 0 {
+			for k, at := range arrived {
+				age := now.Sub(at)
+				if age < ttl {
+					if first, _ := g.First(ctx, k); first {
+						t.Fatalf("%s accepted again %v after its arrival (TTL %v)", k, age, ttl)
+					}
+				}
+			}
+		}
+		now = now.Add(700 * time.Millisecond)
+	}
+	if n, most := g.Len(), int((ttl+ttl/15)/(700*time.Millisecond))+1; n > most {
+		t.Fatalf("%d tokens remembered, at most %d live ones expected", n, most)
+	}
+	now = now.Add(ttl + ttl/15)
+	if first, _ := g.First(ctx, "token-0"); !first || g.Len() != 1 {
+		t.Fatalf("everything should have expired: len %d", g.Len())
+	}
+}
+
+// TestLocalReplayFull: at its bound the guard refuses new tokens with
+// ErrGuardFull (it never forgets a live one to make room) and takes them
+// again once the oldest expired.
+func TestLocalReplayFull(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_800_000_000, 0)
+	g := limiter.NewLocalReplay(10, time.Minute, limiter.WithReplayClock(func() time.Time { return now }))
+	ctx := context.Background()
+	for i := range 10 {
+		if first, err := g.First(ctx, fmt.Sprint(i)); !first || err != nil {
+			t.Fatalf("token %d: %v %v", i, first, err)
+		}
+	}
+	if first, err := g.First(ctx, "one more"); first || !errors.Is(err, limiter.ErrGuardFull) {
+		t.Fatalf("over the bound: first=%v err=%v, want ErrGuardFull", first, err)
+	}
+	if first, err := g.First(ctx, "3"); first || err != nil {
+		t.Fatalf("a replay at the bound: first=%v err=%v, want a plain refusal", first, err)
+	}
+	now = now.Add(time.Minute + time.Minute/15)
+	if first, err := g.First(ctx, "one more"); !first || err != nil {
+		t.Fatalf("after expiry: first=%v err=%v", first, err)
+	}
+}
+
+// TestLocalReplayMemoryBound: the heap the guard holds per token stays
+// within LocalReplayEntryBytes, the figure the server sizes its bound with
+// (64 MiB / LocalReplayEntryBytes tokens).
+func TestLocalReplayMemoryBound(t *testing.T) {
+	const n = 1 << 20
+	now := time.Unix(1_800_000_000, 0)
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%032x", i)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	g := limiter.NewLocalReplay(n, 180*time.Second, limiter.WithReplayClock(func() time.Time { return now }))
+	ctx := context.Background()
+	for i, k := range keys {
+		if i%(n/32) == 0 {
+			now = now.Add(6 * time.Second) // tokens over 32 slices' worth of time
+		}
+		if first, err := g.First(ctx, k); !first || err != nil {
+			t.Fatalf("token %d: %v %v", i, first, err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perEntry := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(g.Len())
+	t.Logf("%d tokens remembered, %.1f heap bytes per token", g.Len(), perEntry)
+	if perEntry > limiter.LocalReplayEntryBytes {
+		t.Fatalf("%.1f heap bytes per token, more than LocalReplayEntryBytes (%d)", perEntry, limiter.LocalReplayEntryBytes)
+	}
+	runtime.KeepAlive(keys)
+	runtime.KeepAlive(g)
+}
+
+// BenchmarkLocalReplay: one new token into a guard holding about a
+// million live ones.
+func BenchmarkLocalReplay(b *testing.B) {
+	now := time.Unix(1_800_000_000, 0)
+	g := limiter.NewLocalReplay(4_000_000, 180*time.Second, limiter.WithReplayClock(func() time.Time { return now }))
+	ctx := context.Background()
+	for i := range 1_000_000 {
+		g.First(ctx, fmt.Sprintf("%032x", i))
+	}
+	keys := make([]string, 1<<16)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%032x", 1<<40+i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i == len(keys) {
+			b.StopTimer()
+			for j := range keys {
+				keys[j] = fmt.Sprintf("%032x", 1<<41+i*len(keys)+j)
+			}
+			b.StartTimer()
+			i = 0
+		}
+		g.First(ctx, keys[i])
+		i++
 	}
 }
