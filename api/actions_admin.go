@@ -34,7 +34,7 @@ func (s *Server) userDelete(ctx context.Context, rc *reqCtx, a *userDeleteArgs) 
 		}
 		return nil, refuse("invalid email", "We could not verify your email address or password.")
 	}
-	ok, err := s.verify(ctx, u.Password, truncatePassword(a.Password))
+	ok, err := s.verify(ctx, u.Password, a.Password)
 	if err != nil {
 		return nil, hashErr(rc, err)
 	}

@@ -27,18 +27,6 @@ func busyFailure(cause error) *Failure {
 		with("user_id", nil, "retry_after", retry)
 }
 
-// truncatePassword keeps the first 256 code points (security.md §1).
-func truncatePassword(pw string) string {
-	n := 0
-	for i := range pw {
-		if n == 256 {
-			return pw[:i]
-		}
-		n++
-	}
-	return pw
-}
-
 // dummyHash holds the stored hash of system user 3, against which failure
 // paths verify so that they cost what a real verification costs.
 type dummyHash struct {
@@ -109,7 +97,7 @@ func badLogin() *Failure {
 // userLogin is user-login (actions.md §2.1). Every path performs two
 // verifications (quirk #10 fixed for unknown and inactive users).
 func (s *Server) userLogin(ctx context.Context, rc *reqCtx, a *loginArgs) (Result, error) {
-	pw := truncatePassword(a.Password)
+	pw := a.Password // the hasher uses its first 256 characters
 	if _, err := s.deps.Store.LiveSession(ctx, a.SessionToken); err != nil {
 		if !errors.Is(err, identity.ErrNotFound) {
 			return nil, err
@@ -220,7 +208,7 @@ type passcheckArgs struct {
 
 // userPasscheck is user-passcheck (actions.md §2.3).
 func (s *Server) userPasscheck(ctx context.Context, rc *reqCtx, a *passcheckArgs) (Result, error) {
-	pw := truncatePassword(a.Password)
+	pw := a.Password
 	si, err := s.deps.Store.LiveSession(ctx, a.SessionToken)
 	if err != nil {
 		if !errors.Is(err, identity.ErrNotFound) {
@@ -249,7 +237,7 @@ type passcheckNoSessionArgs struct {
 
 // userPasscheckNoSession is user-passcheck-nosession (actions.md §2.4).
 func (s *Server) userPasscheckNoSession(ctx context.Context, rc *reqCtx, a *passcheckNoSessionArgs) (Result, error) {
-	pw := truncatePassword(a.Password)
+	pw := a.Password
 	if err := s.dummy(ctx); err != nil {
 		return nil, hashErr(rc, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/authnzrv/authnzrv/identity"
+	"github.com/authnzrv/authnzrv/identity/password"
 )
 
 // resetWindow is how long after a forgot-password mail (or a frontend's
@@ -48,7 +49,7 @@ func (s *Server) userChangePassNoSession(ctx context.Context, rc *reqCtx, a *cha
 
 func (s *Server) changePassword(ctx context.Context, rc *reqCtx, a changePassArgs, withSession bool) (Result, error) {
 	uid, email := a.UserID, a.Email
-	cur, next := truncatePassword(a.CurrentPassword), truncatePassword(a.NewPassword)
+	cur, next := a.CurrentPassword, password.Truncate(a.NewPassword)
 	refuse := func(reason string, msgs ...string) *Failure {
 		return fail(reason, msgs...).with("user_id", uid, "email", email)
 	}
@@ -145,7 +146,7 @@ func (s *Server) userResetPassNoSession(ctx context.Context, rc *reqCtx, a *rese
 }
 
 func (s *Server) resetPassword(ctx context.Context, rc *reqCtx, email, newPassword string, wantActive bool, badUser, weakReason, weakMsg string) (Result, error) {
-	next := truncatePassword(newPassword)
+	next := password.Truncate(newPassword) // the policy judges what will be hashed
 	u, err := s.deps.Store.UserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return nil, err

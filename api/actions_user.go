@@ -12,6 +12,7 @@ import (
 
 	"github.com/authnzrv/authnzrv/engine"
 	"github.com/authnzrv/authnzrv/identity"
+	"github.com/authnzrv/authnzrv/identity/password"
 	"github.com/authnzrv/authnzrv/identity/validate"
 )
 
@@ -48,7 +49,8 @@ type userNewArgs struct {
 
 // userNew is user-new, sign-up (actions.md §3.1).
 func (s *Server) userNew(ctx context.Context, rc *reqCtx, a *userNewArgs) (Result, error) {
-	pw := truncatePassword(a.Password)
+	// The policy judges what will be hashed: the first 256 characters.
+	pw := password.Truncate(a.Password)
 	v := s.deps.Validator
 	if !v.Email(a.Email) {
 		rc.log.Info("sign-up refused: invalid email", "email", s.deps.PII.Hash(a.Email))

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authnzrv/authnzrv/identity/password"
 	"github.com/uptrace/bun"
 )
 
@@ -352,6 +353,12 @@ func (im *importer) copyUsers(ctx context.Context) error {
 			im.conflict(&im.rep.Users, "user %d: role %q does not exist here", u.UserID, u.UserRole)
 			continue
 		}
+		// The hasher's bounds apply to what is imported as to what is
+		// verified: a hash that asks for 4 GiB never reaches a login.
+		if err := password.CheckStored(u.Password); err != nil {
+			im.conflict(&im.rep.Users, "user %d: password hash cannot be verified here (%v)", u.UserID, err)
+			continue
+		}
 		if err := im.copyUser(ctx, &u); err != nil {
 			return fmt.Errorf("user %d: %w", u.UserID, err)
 		}
@@ -501,7 +508,8 @@ func (im *importer) copyNoSessionKeys(ctx context.Context) error {
 		// hold it.
 		phc := refString(r["refresh_token"])
 		refresh, rok := refTimes(r, "refresh_issued", "refresh_expires", "refresh_nbf")
-		kept := rok && strings.HasPrefix(phc, "$argon2") && (im.refreshWidth == 0 || len(phc) <= im.refreshWidth)
+		kept := rok && strings.HasPrefix(phc, "$argon2") && password.CheckStored(phc) == nil &&
+			(im.refreshWidth == 0 || len(phc) <= im.refreshWidth)
 		if kept {
 			k.RefreshHash, k.RefreshIssued, k.RefreshExpires, k.RefreshNBF = phc, refresh[0], refresh[1], refresh[2]
 		}
@@ -515,7 +523,7 @@ func (im *importer) copyNoSessionKeys(ctx context.Context) error {
 	}
 	if withoutRefresh > 0 {
 		im.rep.Notes = append(im.rep.Notes, fmt.Sprintf("%d no-session API keys came over without their refresh tokens "+
-			"(their argon2 hashes are unreadable or do not fit apikeys_nosession.refresh_hash, %d characters wide here): "+
+			"(their argon2 hashes are unreadable, outside the hasher's bounds or do not fit apikeys_nosession.refresh_hash, %d characters wide here): "+
 			"they verify until they expire but cannot be refreshed", withoutRefresh, im.refreshWidth))
 	}
 	return nil

@@ -3,6 +3,7 @@ package identity_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/authnzrv/authnzrv/identity"
@@ -58,4 +59,34 @@ func TestImportConflicts(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestImportAppliesHashBounds: a reference user whose stored hash asks for
+// more than the hasher's bounds (4 GiB of memory) is not carried over: the
+// report says which bound, and the import without AllowPartial writes
+// nothing.
+func TestImportAppliesHashBounds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := referenceSQLite(t)
+	if _, err := src.Exec(`UPDATE users SET password = ? WHERE user_id = 4`,
+		"$argon2id$v=19$m=4194304,t=3,p=4$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"); err != nil {
+		t.Fatal(err)
+	}
+	s := bootstrapped(t, identitytest.SQLite(t))
+	rep, err := s.Import(ctx, src, identity.ImportOptions{})
+	if !errors.Is(err, identity.ErrPartialImport) || rep.Conflicts != 1 || len(rep.SkippedMessages) != 1 ||
+		!strings.Contains(rep.SkippedMessages[0], "user 4: password hash cannot be verified here (password: malformed hash: argon2 memory 4194304 is outside") {
+		t.Fatalf("import: %v, report %+v", err, rep)
+	}
+	if _, err := s.UserByID(ctx, 4); !errors.Is(err, identity.ErrNotFound) {
+		t.Fatalf("user 4 after a refused import: %v", err)
+	}
+	rep, err = s.Import(ctx, src, identity.ImportOptions{AllowPartial: true})
+	if err != nil || rep.Conflicts != 1 {
+		t.Fatalf("partial import: %v %+v", err, rep)
+	}
+	if _, err := s.UserByID(ctx, 4); !errors.Is(err, identity.ErrNotFound) {
+		t.Fatalf("user 4 imported with an unusable hash: %v", err)
+	}
 }

@@ -44,33 +44,67 @@ func DefaultParams() Params {
 	return Params{Memory: 65536, Time: 3, Threads: 4, KeyLen: 32, SaltLen: 16}
 }
 
-// Bounds on accepted parameters, for new hashes and for stored strings.
+// Bounds on argon2 parameters, for the server's own and for every stored
+// hash before it is used (at login and at import). Each has its reason in
+// checkBounds.
 const (
-	maxMemory  = 4 << 20 // KiB: 4 GiB
+	maxMemory  = 1 << 20 // KiB: 1 GiB
 	maxTime    = 20
 	maxThreads = 64
 	minKeyLen  = 4
+	minNewKey  = 16
 	maxKeyLen  = 64
 	minSaltLen = 8
 	maxSaltLen = 64
 )
 
-// Validate reports whether p is within the accepted bounds.
-func (p Params) Validate() error {
-	switch {
-	case p.Threads < 1 || p.Threads > maxThreads:
-		return fmt.Errorf("argon2 threads %d: want 1..%d", p.Threads, maxThreads)
-	case p.Memory < 8*uint32(p.Threads) || p.Memory > maxMemory:
-		return fmt.Errorf("argon2 memory %d KiB: want %d..%d", p.Memory, 8*uint32(p.Threads), maxMemory)
-	case p.Time < 1 || p.Time > maxTime:
-		return fmt.Errorf("argon2 time %d: want 1..%d", p.Time, maxTime)
-	case p.KeyLen < 16 || p.KeyLen > maxKeyLen:
-		return fmt.Errorf("argon2 hash length %d: want 16..%d", p.KeyLen, maxKeyLen)
-	case p.SaltLen < minSaltLen || p.SaltLen > maxSaltLen:
-		return fmt.Errorf("argon2 salt length %d: want %d..%d", p.SaltLen, minSaltLen, maxSaltLen)
+// BoundError says which argon2 parameter is out of bounds and why the
+// bound exists.
+type BoundError struct {
+	// Param names the parameter: memory, time, parallelism, hash length or
+	// salt length.
+	Param string
+	// Value is the parameter's value.
+	Value uint64
+	// Min and Max are the accepted range.
+	Min, Max uint64
+	// Reason says why the bound exists.
+	Reason string
+}
+
+// Error implements error.
+func (e *BoundError) Error() string {
+	return fmt.Sprintf("argon2 %s %d is outside %d..%d: %s", e.Param, e.Value, e.Min, e.Max, e.Reason)
+}
+
+// checkBounds checks p against the bounds, one check per parameter with
+// its reason; minKey is the shortest hash accepted (new hashes need 16
+// bytes, stored ones 4, as argon2-cffi reads them).
+func checkBounds(p Params, minKey uint32) error {
+	checks := []BoundError{
+		{"parallelism", uint64(p.Threads), 1, maxThreads,
+			"argon2 needs one lane at least; more than 64 lanes only multiply the threads one login starts"},
+		{"memory", uint64(p.Memory), 8 * uint64(max(p.Threads, 1)), maxMemory,
+			"argon2 needs 8 KiB per lane; more than 1 GiB (KiB units) for one hash would let one stored string or " +
+				"setting take the server's memory on a single login"},
+		{"time", uint64(p.Time), 1, maxTime,
+			"one pass at least; more than 20 passes would make one login cost seconds of CPU"},
+		{"hash length", uint64(p.KeyLen), uint64(minKey), maxKeyLen,
+			"a shorter hash can be guessed (new hashes need 16 bytes); a longer one adds nothing"},
+		{"salt length", uint64(p.SaltLen), minSaltLen, maxSaltLen,
+			"RFC 9106 asks for 8 bytes of salt at least; more than 64 adds nothing"},
+	}
+	for _, c := range checks {
+		if c.Value < c.Min || c.Value > c.Max {
+			return &c
+		}
 	}
 	return nil
 }
+
+// Validate reports whether p is within the accepted bounds for new hashes
+// (a *BoundError when not).
+func (p Params) Validate() error { return checkBounds(p, minNewKey) }
 
 // ErrBusy means the memory budget could not be had in time: too many
 // hashes are running.
@@ -165,7 +199,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	got := time.Now()
-	key := argon2.IDKey([]byte(password), salt, h.p.Time, h.p.Memory, h.p.Threads, h.p.KeyLen)
+	key := argon2.IDKey([]byte(Truncate(password)), salt, h.p.Time, h.p.Memory, h.p.Threads, h.p.KeyLen)
 	release()
 	h.observe("hash", got.Sub(start), time.Since(got), nil)
 	return Encode(h.p, salt, key), nil
@@ -248,13 +282,8 @@ func decode(encoded string) (*decoded, error) {
 		return nil, fmt.Errorf("%w: hash", ErrMalformed)
 	}
 	d.p.KeyLen, d.p.SaltLen = uint32(len(d.key)), uint32(len(d.salt))
-	switch {
-	case d.p.Threads < 1 || d.p.Threads > maxThreads,
-		d.p.Memory < 8*uint32(d.p.Threads) || d.p.Memory > maxMemory,
-		d.p.Time < 1 || d.p.Time > maxTime,
-		d.p.KeyLen < minKeyLen || d.p.KeyLen > maxKeyLen,
-		d.p.SaltLen < minSaltLen || d.p.SaltLen > maxSaltLen:
-		return nil, fmt.Errorf("%w: parameters out of bounds", ErrMalformed)
+	if err := checkBounds(d.p, minKeyLen); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return d, nil
 }
@@ -279,10 +308,10 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, er
 	got := time.Now()
 	defer func() { h.observe("verify", got.Sub(start), time.Since(got), nil) }()
 	var key []byte
-	if d.variant == "argon2i" {
-		key = argon2.Key([]byte(password), d.salt, d.p.Time, d.p.Memory, d.p.Threads, d.p.KeyLen)
+	if pw := []byte(Truncate(password)); d.variant == "argon2i" {
+		key = argon2.Key(pw, d.salt, d.p.Time, d.p.Memory, d.p.Threads, d.p.KeyLen)
 	} else {
-		key = argon2.IDKey([]byte(password), d.salt, d.p.Time, d.p.Memory, d.p.Threads, d.p.KeyLen)
+		key = argon2.IDKey(pw, d.salt, d.p.Time, d.p.Memory, d.p.Threads, d.p.KeyLen)
 	}
 	release()
 	return subtle.ConstantTimeCompare(key, d.key) == 1, nil
@@ -299,11 +328,27 @@ func (h *Hasher) NeedsRehash(encoded string) bool {
 	return d.variant != "argon2id" || d.p != h.p
 }
 
-// MaxLength is the longest password hashed as given; longer ones are cut
-// (security.md §1: the reference truncates to 256 characters).
+// MaxLength is the longest password hashed as given: Hash and Verify use
+// the first MaxLength characters (runes) of longer ones (security.md §1:
+// the reference truncates to 256 characters), so callers never truncate.
 const MaxLength = 256
 
-// Truncate cuts a password to MaxLength characters (runes).
+// CheckStored reports whether encoded is a stored hash this package can
+// verify: an argon2 PHC string within the bounds (a *BoundError inside
+// ErrMalformed when not) or an imported Bergson Authenticator hash.
+func CheckStored(encoded string) error {
+	var err error
+	if IsBergson(encoded) {
+		_, err = decodeBergson(encoded)
+	} else {
+		_, err = decode(encoded)
+	}
+	return err
+}
+
+// Truncate cuts a password to MaxLength characters, as Hash and Verify do
+// themselves; callers need it only to validate what will be hashed (the
+// reference checks the password policy on the truncated string).
 func Truncate(pw string) string {
 	if len(pw) <= MaxLength {
 		return pw
