@@ -24,10 +24,7 @@ type checkAccessArgs struct {
 // userCheckAccess is user-check-access (actions.md §8.1): the policy decides,
 // then the requester, owner and shared-with users must exist and be active.
 func (s *Server) userCheckAccess(ctx context.Context, rc *reqCtx, a *checkAccessArgs) (Result, error) {
-	in := engine.AccessInput{
-		UserID: a.UserID, Role: a.UserRole, Action: a.Action, TargetName: a.TargetName,
-		TargetOwner: a.TargetOwner, TargetVisibility: a.TargetVisibility, TargetSharedWith: a.TargetSharedWith,
-	}
+	in := a.engineInput()
 	d, shared, err := s.decideAccess(ctx, in)
 	if err != nil && !errors.Is(err, engine.ErrUnknownRole) && !errors.Is(err, engine.ErrMalformedList) {
 		return nil, err
@@ -59,6 +56,14 @@ func (s *Server) userCheckAccess(ctx context.Context, rc *reqCtx, a *checkAccess
 		return nil, fail("action not permitted", msg)
 	}
 	return Result{"success": true, "messages": []string{msg}}, nil
+}
+
+// engineInput is the policy engine's input for these arguments.
+func (a *checkAccessArgs) engineInput() engine.AccessInput {
+	return engine.AccessInput{
+		UserID: a.UserID, Role: a.UserRole, Action: a.Action, TargetName: a.TargetName,
+		TargetOwner: a.TargetOwner, TargetVisibility: a.TargetVisibility, TargetSharedWith: a.TargetSharedWith,
+	}
 }
 
 // decideAccess asks the policy and parses the shared-with list (a malformed
@@ -99,13 +104,21 @@ type checkLimitArgs struct {
 	ValueToCheck Raw    `arg:"value_to_check" type:"Any" max:"256"`
 }
 
+// engineInput is the policy engine's input for these arguments.
+func (a *checkLimitArgs) engineInput() (engine.LimitInput, error) {
+	raw, err := json.Marshal(a.ValueToCheck.V)
+	if err != nil {
+		return engine.LimitInput{}, fmt.Errorf("value_to_check: %w", err)
+	}
+	return engine.LimitInput{Role: a.UserRole, LimitName: a.LimitName, Value: raw}, nil
+}
+
 // userCheckLimit is user-check-limit (actions.md §8.2).
 func (s *Server) userCheckLimit(ctx context.Context, rc *reqCtx, a *checkLimitArgs) (Result, error) {
-	raw, err := json.Marshal(a.ValueToCheck.V)
+	in, err := a.engineInput()
 	if err != nil {
 		return nil, err
 	}
-	in := engine.LimitInput{Role: a.UserRole, LimitName: a.LimitName, Value: raw}
 	if s.deps.Engine == nil {
 		return nil, errors.New("no policy engine")
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/tester"
 	"github.com/spf13/cobra"
 
+	"github.com/authnzrv/authnzrv/api"
 	"github.com/authnzrv/authnzrv/engine"
 )
 
@@ -278,7 +279,7 @@ value_to_check). One JSON line {"allowed": ..., "reason": ...} per question.`,
 			}
 			body := []byte(input)
 			if input == "" {
-				q := map[string]any{"user_role": role}
+				q := map[string]any{"user_id": uid, "user_role": role}
 				if limitName != "" {
 					q["limit_name"] = limitName
 					q["value_to_check"] = json.RawMessage(value)
@@ -286,7 +287,7 @@ value_to_check). One JSON line {"allowed": ..., "reason": ...} per question.`,
 						q["value_to_check"] = value
 					}
 				} else {
-					q["user_id"], q["action"], q["target_name"], q["target_owner"] = uid, action, item, owner
+					q["action"], q["target_name"], q["target_owner"] = action, item, owner
 					q["target_visibility"], q["target_sharedwith"] = vis, shared
 				}
 				body, _ = json.Marshal(q)
@@ -329,33 +330,27 @@ type evalResult struct {
 	Error   string `json:"error,omitempty"`
 }
 
-// evalBody decides one request body.
+// evalBody decides one request body, decoded with the server's own
+// argument rules (api.AccessInput, api.LimitInput).
 func evalBody(ctx context.Context, e *engine.Engine, body []byte) evalResult {
 	var q map[string]json.RawMessage
 	if err := json.Unmarshal(body, &q); err != nil {
 		return evalResult{Error: "input is not a JSON object: " + oneLine(err)}
-	}
-	str := func(k string) string {
-		var s string
-		_ = json.Unmarshal(q[k], &s)
-		return s
-	}
-	num := func(k string) int64 {
-		var n int64
-		_ = json.Unmarshal(q[k], &n)
-		return n
 	}
 	var (
 		d   engine.Decision
 		err error
 	)
 	if _, isLimit := q["limit_name"]; isLimit {
-		d, err = e.Limit(ctx, engine.LimitInput{Role: str("user_role"), LimitName: str("limit_name"), Value: q["value_to_check"]})
+		var in engine.LimitInput
+		if in, err = api.LimitInput(body); err == nil {
+			d, err = e.Limit(ctx, in)
+		}
 	} else {
-		d, err = e.Access(ctx, engine.AccessInput{
-			UserID: num("user_id"), Role: str("user_role"), Action: str("action"), TargetName: str("target_name"),
-			TargetOwner: num("target_owner"), TargetVisibility: str("target_visibility"), TargetSharedWith: str("target_sharedwith"),
-		})
+		var in engine.AccessInput
+		if in, err = api.AccessInput(body); err == nil {
+			d, err = e.Access(ctx, in)
+		}
 	}
 	res := evalResult{Allowed: d.Allowed, Rule: d.Rule, Reason: d.Reason}
 	if err != nil {

@@ -87,17 +87,21 @@ func TestPolicyEval(t *testing.T) {
 	}
 	batch := strings.Join([]string{
 		`{"user_id": 2, "user_role": "staff", "action": "view", "target_name": "collection", "target_owner": 1, "target_visibility": "private", "target_sharedwith": ""}`,
-		`{"user_role": "superuser", "limit_name": "max_requests", "value_to_check": 100}`,
-		`{"user_role": "locked", "limit_name": "max_requests", "value_to_check": 0}`,
+		`{"user_id": 1, "user_role": "superuser", "limit_name": "max_requests", "value_to_check": 100}`,
+		`{"user_id": 3, "user_role": "locked", "limit_name": "max_requests", "value_to_check": 0}`,
 		`{"user_id": 1, "user_role": "wizard", "action": "view", "target_name": "dataset", "target_owner": 1, "target_visibility": "public", "target_sharedwith": ""}`,
 		`not json`,
+		// The server's argument rules: a boolean is not an integer (the
+		// server refuses it too), and every argument is required.
+		`{"user_id": true, "user_role": "superuser", "action": "view", "target_name": "dataset", "target_owner": 1, "target_visibility": "public", "target_sharedwith": ""}`,
+		`{"user_role": "superuser", "limit_name": "max_requests", "value_to_check": 100}`,
 	}, "\n")
 	out, _, err = runPolicy(t, batch, "eval", "--batch")
-	if err == nil || err.Error() != "eval --batch: 2 of 5 questions could not be decided (lines 4, 5)" {
+	if err == nil || err.Error() != "eval --batch: 4 of 7 questions could not be decided (lines 4, 5, 6, 7)" {
 		t.Fatalf("batch with error lines: %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	want := []bool{false, true, false, false, false}
+	want := []bool{false, true, false, false, false, false, false}
 	if len(lines) != len(want) {
 		t.Fatalf("%d lines: %s", len(lines), out)
 	}
@@ -115,7 +119,9 @@ func TestPolicyEval(t *testing.T) {
 			t.Errorf("line %d: %s", i+1, l)
 		}
 	}
-	if !strings.Contains(lines[3], "unknown role") || !strings.Contains(lines[4], "not a JSON object") {
+	if !strings.Contains(lines[3], "unknown role") || !strings.Contains(lines[4], "not a JSON object") ||
+		!strings.Contains(lines[5], "user-check-access has invalid parameters: user_id: ") ||
+		!strings.Contains(lines[6], "user-check-limit has invalid parameters: user_id: missing") {
 		t.Fatalf("errors not reported: %s", out)
 	}
 	// The custom model applies as for the server.
@@ -130,7 +136,7 @@ func TestPolicyEval(t *testing.T) {
 // then exits 1 when any line could not be decided, 0 otherwise.
 func TestPolicyEvalBatchExitCodes(t *testing.T) {
 	t.Parallel()
-	good := `{"user_role": "superuser", "limit_name": "max_requests", "value_to_check": 100}`
+	good := `{"user_id": 1, "user_role": "superuser", "limit_name": "max_requests", "value_to_check": 100}`
 	tests := []struct {
 		name  string
 		stdin string
@@ -139,7 +145,7 @@ func TestPolicyEvalBatchExitCodes(t *testing.T) {
 		err   string
 	}{
 		{"all decided", good + "\n\n" + good + "\n", 0, 2, ""},
-		{"a denial is a decision", `{"user_role": "locked", "limit_name": "max_requests", "value_to_check": 0}`, 0, 1, ""},
+		{"a denial is a decision", `{"user_id": 3, "user_role": "locked", "limit_name": "max_requests", "value_to_check": 0}`, 0, 1, ""},
 		{"error lines", good + "\nnot json\n" + good + "\n[1]\n", 1, 4, "authnzrv: eval --batch: 2 of 4 questions could not be decided (lines 2, 4)\n"},
 		{"empty input", "", 0, 0, ""},
 	}
