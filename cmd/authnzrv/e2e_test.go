@@ -22,15 +22,7 @@ import (
 // binary is the authnzrv executable built once for the end-to-end tests.
 func binary(t *testing.T) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end test builds the binary; skipped with -short")
-	}
-	path := filepath.Join(t.TempDir(), "authnzrv")
-	out, err := exec.Command("go", "build", "-o", path, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return path
+	return sharedBinary(t) // built once per test run
 }
 
 func freePort(t *testing.T) int {
