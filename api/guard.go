@@ -346,3 +346,27 @@ func remoteIP(r *http.Request) string {
 	}
 	return h
 }
+
+// staleLogInterval is how often at most a stale request token is logged.
+const staleLogInterval = 10 * time.Second
+
+// logStale tells the operator about authentic request tokens refused for
+// their age: a frontend whose clock is off by more than the TTL (or more
+// than 60 s ahead) gets nothing but 401s, and this line, at most every 10 s
+// with the count of the ones not logged, says by how much.
+func (s *Server) logStale(c echo.Context, err error) {
+	var stale *wire.StaleError
+	if !errors.As(err, &stale) {
+		return
+	}
+	now := s.now()
+	last := s.staleLogged.Load()
+	if now.Unix()-last < int64(staleLogInterval/time.Second) || !s.staleLogged.CompareAndSwap(last, now.Unix()) {
+		s.staleMuted.Add(1)
+		return
+	}
+	age := now.Sub(stale.Minted).Round(time.Second)
+	s.log.Warn("authentic request token refused for its age: the frontend's clock is off, or an old request was replayed",
+		"token_age_s", int64(age/time.Second), "requestttl_s", int64(s.opts.RequestTTL/time.Second),
+		"max_future_s", int64(wire.MaxClockSkew/time.Second), "remote", c.RealIP(), "not_logged_since", s.staleMuted.Swap(0))
+}

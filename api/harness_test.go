@@ -3,6 +3,8 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -56,9 +58,15 @@ type envConfig struct {
 	policy validate.Policy
 	engine engine.Options
 	hasher password.Options
+	log    *slog.Logger
 }
 
 type envOption func(*envConfig)
+
+// withLog sends the server's log to w as text lines.
+func withLog(w io.Writer) envOption {
+	return func(c *envConfig) { c.log = slog.New(slog.NewTextHandler(w, nil)) }
+}
 
 func withOptions(f func(*api.Options)) envOption {
 	return func(c *envConfig) { f(&c.api) }
@@ -133,7 +141,7 @@ func newEnv(t testing.TB, db identitytest.DB, opts ...envOption) *testEnv {
 	}
 	srv, err := api.New(o, api.Deps{
 		Store: store, Hasher: hasher, Engine: eng, Rates: eng, PII: ph,
-		Validator: testValidator{v: v, policy: policy},
+		Validator: testValidator{v: v, policy: policy}, Logger: cfg.log,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -128,6 +129,9 @@ type Server struct {
 	requests map[string]*request
 	dummyH   dummyHash
 	bergson  *bergsonAPI
+	// staleLogged is when (unix seconds) a stale token was last logged;
+	// staleMuted counts those not logged since.
+	staleLogged, staleMuted atomic.Int64
 }
 
 // reqCtx carries what a handler may need besides its arguments.
@@ -363,6 +367,7 @@ func (s *Server) serveAPIInner(c echo.Context) error {
 	}
 	plain, token, err := s.codec.Open(body)
 	if err != nil {
+		s.logStale(c, err)
 		return writePlain(c, http.StatusUnauthorized)
 	}
 	env, err := DecodeEnvelope(plain)

@@ -26,6 +26,24 @@ type Codec struct {
 // decrypt (the server answers HTTP 401).
 var ErrUndecryptable = errors.New("wire: message could not be decrypted")
 
+// StaleError is returned by Open for an authentic token (the key verifies
+// it) whose timestamp is outside its lifetime: older than the TTL, or more
+// than MaxClockSkew in the future. It wraps ErrUndecryptable; the message
+// is refused all the same, but the server can tell its operator that a
+// frontend's clock is off (or that an old capture was replayed).
+type StaleError struct {
+	// Minted is the token's timestamp.
+	Minted time.Time
+}
+
+// Error implements error.
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("wire: authentic request token outside its lifetime (minted %s)", e.Minted.UTC().Format(time.RFC3339))
+}
+
+// Unwrap makes a StaleError an ErrUndecryptable.
+func (e *StaleError) Unwrap() error { return ErrUndecryptable }
+
 // NewCodec returns a Codec for a Fernet key (URL-safe base64 of 32 bytes).
 // A ttl > 0 refuses tokens older than ttl (or from more than 60 s in the
 // future); 0 accepts any age, as the reference does.
@@ -90,6 +108,12 @@ func (c *Codec) Open(body []byte) (plaintext, token []byte, err error) {
 	token = token[:n]
 	plaintext = fernet.VerifyAndDecrypt(token, c.ttl, c.keys)
 	if plaintext == nil {
+		// Authentic but outside its lifetime? (Checked only for tokens
+		// the key verifies: garbage costs one more HMAC, nothing else.)
+		if c.ttl > 0 && fernet.VerifyAndDecrypt(token, 0, c.keys) != nil {
+			minted, _ := TokenTime(token)
+			return nil, nil, &StaleError{Minted: minted}
+		}
 		return nil, nil, ErrUndecryptable
 	}
 	return plaintext, token, nil

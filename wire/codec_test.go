@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"testing"
@@ -65,8 +66,16 @@ func TestTTL(t *testing.T) {
 		t.Fatalf("no TTL: %v", err)
 	}
 	strict, _ := wire.NewCodec(v.Key, time.Minute)
-	if _, _, err := strict.Open(body); err == nil {
-		t.Fatal("a year-old token passed a one-minute TTL")
+	_, _, err = strict.Open(body)
+	var stale *wire.StaleError
+	if !errors.As(err, &stale) || !errors.Is(err, wire.ErrUndecryptable) || time.Since(stale.Minted) < 364*24*time.Hour {
+		t.Fatalf("a year-old token: %v, want a StaleError with its time", err)
+	}
+	// Another key's token is not stale, only undecryptable.
+	other, _ := wire.NewCodec("cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=", 0)
+	sealed, _ := other.SealBytes([]byte(`{"a": 1}`))
+	if _, _, err := strict.Open(sealed); !errors.Is(err, wire.ErrUndecryptable) || errors.As(err, &stale) {
+		t.Fatalf("foreign token: %v", err)
 	}
 	fresh, _ := strict.SealBytes([]byte(`{"a": 1}`))
 	if _, _, err := strict.Open(fresh); err != nil {
