@@ -14,10 +14,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/authnzrv/authnzrv/client"
 	"github.com/authnzrv/authnzrv/config"
@@ -43,7 +45,9 @@ type benchResult struct {
 }
 
 // workload prepares its data once and returns the operation to repeat.
-type workload func(ctx context.Context, c *client.Client) (func(ctx context.Context) error, error)
+// The clients are the end users to spread requests over (one client
+// address each); a workload that needs identities makes one per client.
+type workload func(ctx context.Context, cs []*client.Client) (func(ctx context.Context) error, error)
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -93,71 +97,123 @@ func expectSuccess(r *client.Reply, err error) error {
 	return nil
 }
 
+// prepare makes one request body per client (in parallel, at most 8 at a
+// time: sign-ups wait for the password hasher) and returns the operation
+// that sends them in turn, each from its own client.
+func prepare(ctx context.Context, cs []*client.Client, request string, ok bool,
+	body func(ctx context.Context, i int, c *client.Client) (map[string]any, error)) (func(context.Context) error, error) {
+	bodies := make([]map[string]any, len(cs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, c := range cs {
+		g.Go(func() error {
+			b, err := body(gctx, i, c)
+			bodies[i] = b
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var next atomic.Uint64
+	return func(ctx context.Context) error {
+		i := int((next.Add(1) - 1) % uint64(len(cs)))
+		r, err := cs[i].Do(ctx, request, bodies[i])
+		if ok {
+			return expectSuccess(r, err)
+		}
+		return err
+	}, nil
+}
+
 var workloads = map[string]workload{
 	// noop is an encrypted request of a type the server does not have: it
 	// is decrypted, decoded and answered with an encrypted failure, the
 	// floor of every request's cost.
-	"noop": func(ctx context.Context, c *client.Client) (func(context.Context) error, error) {
-		return func(ctx context.Context) error {
-			_, err := c.Do(ctx, "bench-noop", map[string]any{})
-			return err
-		}, nil
+	"noop": func(ctx context.Context, cs []*client.Client) (func(context.Context) error, error) {
+		return prepare(ctx, cs, "bench-noop", false, func(context.Context, int, *client.Client) (map[string]any, error) {
+			return map[string]any{}, nil
+		})
 	},
-	"session-exists": func(ctx context.Context, c *client.Client) (func(context.Context) error, error) {
-		tok, err := newSession(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		body := map[string]any{"session_token": tok}
-		return func(ctx context.Context) error { return expectSuccess(c.Do(ctx, "session-exists", body)) }, nil
-	},
-	"user-check-access": func(ctx context.Context, c *client.Client) (func(context.Context) error, error) {
-		id, _, err := benchUser(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		body := map[string]any{"user_id": id, "user_role": "authenticated", "action": "view", "target_name": "dataset",
-			"target_owner": id, "target_visibility": "private", "target_sharedwith": ""}
-		return func(ctx context.Context) error { return expectSuccess(c.Do(ctx, "user-check-access", body)) }, nil
-	},
-	"apikey-verify-nosession": func(ctx context.Context, c *client.Client) (func(context.Context) error, error) {
-		id, _, err := benchUser(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		r, err := c.Do(ctx, "apikey-new-nosession", map[string]any{"issuer": "bench", "audience": "bench", "subject": "bench",
-			"apiversion": 1, "expires_seconds": 86400, "not_valid_before": 0, "user_id": id, "user_role": "authenticated",
-			"ip_address": "203.0.113.7", "refresh_expires": 86400, "refresh_nbf": 0})
-		if err := expectSuccess(r, err); err != nil {
-			return nil, fmt.Errorf("apikey-new-nosession: %w", err)
-		}
-		var claims map[string]any
-		if err := json.Unmarshal([]byte(r.Response["apikey"].(string)), &claims); err != nil {
-			return nil, err
-		}
-		time.Sleep(10 * time.Millisecond)
-		body := map[string]any{"apikey_dict": claims, "user_id": id, "user_role": "authenticated"}
-		return func(ctx context.Context) error { return expectSuccess(c.Do(ctx, "apikey-verify-nosession", body)) }, nil
-	},
-	"user-login": func(ctx context.Context, c *client.Client) (func(context.Context) error, error) {
-		_, email, err := benchUser(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		return func(ctx context.Context) error {
+	"session-exists": func(ctx context.Context, cs []*client.Client) (func(context.Context) error, error) {
+		return prepare(ctx, cs, "session-exists", true, func(ctx context.Context, _ int, c *client.Client) (map[string]any, error) {
 			tok, err := newSession(ctx, c)
+			return map[string]any{"session_token": tok}, err
+		})
+	},
+	"user-check-access": func(ctx context.Context, cs []*client.Client) (func(context.Context) error, error) {
+		return prepare(ctx, cs, "user-check-access", true, func(ctx context.Context, _ int, c *client.Client) (map[string]any, error) {
+			id, _, err := benchUser(ctx, c)
+			return map[string]any{"user_id": id, "user_role": "authenticated", "action": "view", "target_name": "dataset",
+				"target_owner": id, "target_visibility": "private", "target_sharedwith": ""}, err
+		})
+	},
+	"apikey-verify-nosession": func(ctx context.Context, cs []*client.Client) (func(context.Context) error, error) {
+		op, err := prepare(ctx, cs, "apikey-verify-nosession", true, func(ctx context.Context, _ int, c *client.Client) (map[string]any, error) {
+			id, _, err := benchUser(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			r, err := c.Do(ctx, "apikey-new-nosession", map[string]any{"issuer": "bench", "audience": "bench", "subject": "bench",
+				"apiversion": 1, "expires_seconds": 86400, "not_valid_before": 0, "user_id": id, "user_role": "authenticated",
+				"ip_address": "203.0.113.7", "refresh_expires": 86400, "refresh_nbf": 0})
+			if err := expectSuccess(r, err); err != nil {
+				return nil, fmt.Errorf("apikey-new-nosession: %w", err)
+			}
+			var claims map[string]any
+			if err := json.Unmarshal([]byte(r.Response["apikey"].(string)), &claims); err != nil {
+				return nil, err
+			}
+			return map[string]any{"apikey_dict": claims, "user_id": id, "user_role": "authenticated"}, nil
+		})
+		time.Sleep(10 * time.Millisecond) // keys are valid from the next moment on
+		return op, err
+	},
+	"user-login": func(ctx context.Context, cs []*client.Client) (func(context.Context) error, error) {
+		emails := make([]string, len(cs))
+		if _, err := prepare(ctx, cs, "", false, func(ctx context.Context, i int, c *client.Client) (map[string]any, error) {
+			var err error
+			_, emails[i], err = benchUser(ctx, c)
+			return nil, err
+		}); err != nil {
+			return nil, err
+		}
+		var next atomic.Uint64
+		return func(ctx context.Context) error {
+			i := int((next.Add(1) - 1) % uint64(len(cs)))
+			tok, err := newSession(ctx, cs[i])
 			if err != nil {
 				return err
 			}
-			return expectSuccess(c.Do(ctx, "user-login", map[string]any{"session_token": tok, "email": email, "password": benchPassword}))
+			return expectSuccess(cs[i].Do(ctx, "user-login", map[string]any{"session_token": tok, "email": emails[i], "password": benchPassword}))
 		}, nil
 	},
-	"user-new": func(ctx context.Context, c *client.Client) (func(context.Context) error, error) {
+	"user-new": func(ctx context.Context, cs []*client.Client) (func(context.Context) error, error) {
+		var next atomic.Uint64
 		return func(ctx context.Context) error {
+			c := cs[int((next.Add(1)-1)%uint64(len(cs)))]
 			return expectSuccess(c.Do(ctx, "user-new", map[string]any{"full_name": "Bench User",
 				"email": "bench-" + randomHex(8) + "@example.org", "password": benchPassword}))
 		}, nil
 	},
+}
+
+// benchClients are spread clients sharing one HTTP client, each sending
+// its requests as a different end user's address (10.x.y.z).
+func benchClients(url, key string, hc *http.Client, spread int) ([]*client.Client, error) {
+	cs := make([]*client.Client, spread)
+	for i := range cs {
+		ip := fmt.Sprintf("10.%d.%d.%d", (i>>16)&255, (i>>8)&255, i&255+1)
+		if spread == 1 {
+			ip = "127.0.0.1"
+		}
+		c, err := client.New(url, key, client.WithHTTPClient(hc), client.WithClientIP(ip))
+		if err != nil {
+			return nil, err
+		}
+		cs[i] = c
+	}
+	return cs, nil
 }
 
 // serverStats reads the server's CPU seconds and resident memory from its
@@ -261,6 +317,7 @@ func newBenchCmd() *cobra.Command {
 		url, secret, list, levels string
 		duration                  time.Duration
 		asJSON                    bool
+		spread                    int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench --url URL --secret KEY",
@@ -275,7 +332,10 @@ request of an unknown type: the floor of every request's cost. It creates
 its own users and sessions through the protocol; every request is
 encrypted afresh, so request freshness (the replay guard) may stay on.
 Measure a server started with --ratelimits none unless you measure the
-limits, or they will answer most requests.`,
+limits; to measure them as they work for many end users, --spread N sends
+the requests of N users (own sessions, accounts and keys, made first) from
+N client addresses in turn, so that no bucket empties (N ≥ req/s × 60 ÷ the
+smallest per-minute limit, e.g. 1024 for 8,000 req/s and user:480).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if url == "" || secret == "" {
@@ -298,7 +358,10 @@ limits, or they will answer most requests.`,
 			}
 			transport := &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512}
 			hc := &http.Client{Transport: transport, Timeout: 30 * time.Second}
-			c, err := client.New(url, key, client.WithHTTPClient(hc))
+			if spread < 1 || spread > 65536 {
+				return fmt.Errorf("--spread: %d is not between 1 and 65536", spread)
+			}
+			cs, err := benchClients(url, key, hc, spread)
 			if err != nil {
 				return err
 			}
@@ -310,7 +373,7 @@ limits, or they will answer most requests.`,
 				if !ok {
 					return fmt.Errorf("unknown workload %q", name)
 				}
-				op, err := w(ctx, c)
+				op, err := w(ctx, cs)
 				if err != nil {
 					return fmt.Errorf("%s: set-up: %w", name, err)
 				}
@@ -346,5 +409,6 @@ limits, or they will answer most requests.`,
 	f.StringVar(&levels, "concurrency", "1,16,64", "comma-separated concurrency levels")
 	f.DurationVar(&duration, "duration", 10*time.Second, "how long each workload runs at each level")
 	f.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	f.IntVar(&spread, "spread", 1, "end users (client addresses, sessions, accounts) to spread requests over")
 	return cmd
 }

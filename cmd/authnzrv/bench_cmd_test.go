@@ -78,3 +78,44 @@ func TestBenchSecretFile(t *testing.T) {
 		})
 	}
 }
+
+// TestBenchSpread: against the default rate limits, requests spread over
+// --spread end users (client addresses, sessions, accounts) draw from that
+// many buckets, so none empties while each gets fewer requests than the
+// burst; from one user the burst is soon spent and 429s follow.
+func TestBenchSpread(t *testing.T) {
+	bin := binary(t)
+	t.Parallel()
+	dir := t.TempDir()
+	port := freePort(t)
+	start(t, bin, port, []string{
+		"AUTHNZERVER_AUTHDB=sqlite:///" + filepath.Join(dir, "db.sqlite"), "AUTHNZERVER_SECRET=" + clusterKey,
+		"AUTHNZERVER_PIISALT=salt", "AUTHNZERVER_BASEDIR=" + dir,
+		"AUTHNZERVER_ARGON2PARAMS=m=1024,t=1,p=1", fmt.Sprintf("AUTHNZERVER_PORT=%d", port),
+	})
+	const burst = 150 // the default ratelimits' burst
+	for _, spread := range []int{1, 32} {
+		out, err := runCLI(t, nil, "bench", "--url", fmt.Sprintf("http://127.0.0.1:%d", port), "--secret", clusterKey,
+			"--workloads", "session-exists,user-check-access", "--duration", "1s", "--concurrency", "4",
+			"--spread", fmt.Sprint(spread), "--json")
+		if err != nil {
+			t.Fatalf("spread %d: %v\n%s", spread, err, out)
+		}
+		var results []benchResult
+		if err := json.Unmarshal([]byte(out), &results); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		for _, r := range results {
+			sent := r.Requests + r.Limited
+			switch {
+			case r.Errors != 0:
+				t.Errorf("spread %d: errors: %+v", spread, r)
+			case sent <= spread*burst && r.Limited != 0:
+				t.Errorf("spread %d: %d of %d requests limited although no bucket got more than %d: %+v",
+					spread, r.Limited, sent, burst, r)
+			case spread == 1 && sent > 2*burst && r.Limited == 0:
+				t.Errorf("one user sent %d requests and none was limited: %+v", sent, r)
+			}
+		}
+	}
+}
