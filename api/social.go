@@ -159,7 +159,7 @@ func (s *Server) userSocialStart(ctx context.Context, rc *reqCtx, a *socialStart
 	}
 	return Result{
 		"success": true, "authorization_url": authURL, "state": state,
-		"expires": isoformat(s.now().Add(o.StateTTL)),
+		"expires":  isoformat(s.now().Add(o.StateTTL)),
 		"messages": []string{"Social login started. Send the browser to the authorization URL."},
 	}, nil
 }
