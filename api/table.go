@@ -424,7 +424,7 @@ func requestDocs() map[string]docs {
 			effects: []string{"Stores the SHA-256 digests of a new state and of `session_token` for 10 minutes; the OpenID Connect nonce and the PKCE " +
 				"verifier are derived from the state with a key of the server secret, so nothing stored lets anyone finish the login.",
 				"The session stays: `user-social-finish` must present the same one. Send the browser to `authorization_url`; the provider " +
-					"redirects it to the provider's `redirect_url` with `code` and `state`."},
+					"redirects it to the `redirect_url` of the providers file with `code` and `state`."},
 		},
 		"user-social-finish": {
 			returns: []docKey{{"user_id", "the user's id"}, {"user_role", "the user's role"}},
@@ -481,7 +481,7 @@ func requestDocs() map[string]docs {
 				{reason: "last login method", messages: []string{"This is the account's only way to log in: set a password or link another login first."},
 					when: "it is the user's only link and the user has no password of their own (a user created by a social login, until a password reset)"},
 			},
-			effects: []string{"Deletes the link; the provider account can then log in only as a new link makes it.", effectNoAuthz},
+			effects: []string{"Deletes the link. The provider account logs in again only once linked anew (from a logged-in session, or by the e-mail the provider verified).", effectNoAuthz},
 		},
 
 		"user-new": {
