@@ -123,6 +123,16 @@ func requestTable() []request {
 		entry("user-passcheck-nosession", "check an e-mail and password without a session", (*Server).userPasscheckNoSession, groupUser,
 			lockoutCounted, failFields("user_id", nil)),
 
+		// Social login (authnzrv's own; README "Social login").
+		entry("user-social-start", "start a social login for a session: returns the provider's authorization URL", (*Server).userSocialStart, groupUser,
+			needsSession, extension, failFields("authorization_url", nil)),
+		entry("user-social-finish", "finish a social login with the provider's code and state; the session ends either way", (*Server).userSocialFinish, groupUser,
+			needsSession, extension, failFields("user_id", nil)),
+		entry("user-social-list", "list the social login accounts linked to a user", (*Server).userSocialList, groupUser,
+			extension, failFields("providers", nil)),
+		entry("user-social-unlink", "unlink a social login account from a user, never the last way to log in", (*Server).userSocialUnlink, groupUser,
+			extension),
+
 		// Users (§3).
 		entry("user-new", "sign up a new user (inactive until the e-mail is verified)", (*Server).userNew, groupUser,
 			onFault("DB issue with user creation", msgCreated),
@@ -271,7 +281,9 @@ func Requests() ([]RequestInfo, error) {
 
 // Documentation texts shared by several request types.
 const (
-	effectClaims = "`apikey_dict` is the key's claims as a JSON object (the frontend decodes the `apikey` string it issued). " +
+	msgProviderDown     = "The login provider could not be reached. Please try again later."
+	msgSocialUnverified = "The login provider has not verified your e-mail address, so it cannot be used to log in here."
+	effectClaims        = "`apikey_dict` is the key's claims as a JSON object (the frontend decodes the `apikey` string it issued). " +
 		"A dict without `uid`, `tkn` or `rol` (verify also: `aud`, `sub`, `ver`, `exp`), or with claims of the wrong type, is answered HTTP 400."
 	effectNoAuthz = "No authorization check: the frontend decides who may send this request."
 	effectMailReq = "The SMTP settings are the server's; `emailsender`, `emailserver`, `emailport`, `emailuser`, `emailpass` in the body " +
@@ -303,6 +315,10 @@ func requestDocs() map[string]docs {
 			messages: []string{"API key revocation failed. You are not allowed to operate on this API key."},
 			when:     "the policy denies `delete` on the key to the requester, the requester is not active with this `user_role`, or the key's owner is not active"}
 		failKeyNotRevoked = docFailure{messages: []string{"API key revocation processed."}, when: "no key with this `tkn`, `uid` and `rol`"}
+		failSocialOff     = docFailure{reason: "social login is not configured", messages: []string{"Social login is not available on this server."},
+			when: "the server runs without `--oauthproviders`"}
+		failSocialProvider = docFailure{reason: "unknown provider", messages: []string{"This login provider is not available."},
+			when: "`provider` is not a name of the providers file"}
 	)
 	return map[string]docs{
 		"session-new": {
@@ -392,6 +408,80 @@ func requestDocs() map[string]docs {
 				failInactive, failBusy,
 			},
 			effects: []string{"E-mails are compared exactly. No re-hash."},
+		},
+
+		"user-social-start": {
+			returns: []docKey{{"authorization_url", "the provider's authorization URL: send the browser there"},
+				{"state", "the login's state, also inside the URL: the provider sends it back with the code"},
+				{"expires", "until when the login may be finished (isoformat, naive UTC)"}},
+			ok: []string{"Social login started. Send the browser to the authorization URL."},
+			failures: []docFailure{
+				failSocialOff, failSocialProvider,
+				{reason: "session does not exist", messages: []string{"No session token provided."}, when: "`session_token` is not a live session"},
+				{reason: "provider unavailable", messages: []string{msgProviderDown},
+					when: "the provider's OpenID Connect discovery failed (network, 5xx, a document naming another issuer)"},
+			},
+			effects: []string{"Stores the SHA-256 digests of a new state and of `session_token` for 10 minutes; the OpenID Connect nonce and the PKCE " +
+				"verifier are derived from the state with a key of the server secret, so nothing stored lets anyone finish the login.",
+				"The session stays: `user-social-finish` must present the same one. Send the browser to `authorization_url`; the provider " +
+					"redirects it to the `redirect_url` of the providers file with `code` and `state`."},
+		},
+		"user-social-finish": {
+			returns: []docKey{{"user_id", "the user's id"}, {"user_role", "the user's role"}},
+			ok:      []string{"Login successful."},
+			failures: []docFailure{
+				failSocialOff, failSocialProvider,
+				{reason: "session does not exist", messages: []string{"No session token provided."}, when: "`session_token` is not a live session (the state stays usable)"},
+				{reason: "state invalid or expired", messages: []string{"This login attempt has expired or is not valid. Please start again."},
+					when: "no unexpired state from `user-social-start` for this provider and session: unknown, used already, expired, or started by another session"},
+				{reason: "provider unavailable", messages: []string{msgProviderDown},
+					when: "the provider could not be reached or answered with a server error (token endpoint, signing keys, profile API)"},
+				{reason: "authorization code exchange failed", messages: []string{"The login provider did not confirm this login. Please start again."},
+					when: "the token endpoint refused the code (unknown, used or expired code, wrong PKCE verifier or client credentials)"},
+				{reason: "ID token invalid", messages: []string{"The login provider's answer could not be verified. Please start again."},
+					when: "the OpenID Connect ID token is missing or fails verification: signature, issuer, audience, expiry, nonce"},
+				{reason: "profile fetch failed", messages: []string{"The login provider did not return your account details. Please try again later."},
+					when: "GitHub's or X's profile API refused or gave an unreadable answer"},
+				{reason: "already linked to another user", messages: []string{"This login is already linked to another account."},
+					when: "the session is logged in and the provider account is linked to another user"},
+				{reason: "provider already linked", messages: []string{"Your account is already linked to another account of this login provider. Unlink it first."},
+					when: "the user to link to has another account of this provider linked"},
+				{reason: "e-mail not verified", messages: []string{msgSocialUnverified},
+					when: "a user has the e-mail the provider gave but the provider did not verify it; or the policy allowed a sign-up without a verified e-mail"},
+				{reason: "user is locked or inactive", messages: []string{"This account cannot log in. Please contact the server admins."},
+					when: "the admin policy's `login` decision refuses the user (inactive, unverified, role `locked`); no link is made"},
+				{reason: "sign-up not allowed", messages: []string{"No account is linked to this login, and it cannot create one. Log in another way and link it from your account."},
+					when: "no user to log in or link, and the role-assignment policy (`authnzrv.roles`, op `social-signup`) refuses a new user " +
+						"(by default: the provider did not verify an e-mail; X never gives one)"},
+				{reason: "social login conflict", messages: []string{"Another login with this account happened at the same time. Please try again."},
+					when: "a concurrent finish linked this provider account or created the user first; nothing was written"},
+				failBusy,
+			},
+			effects: []string{"**Always deletes the session it was given** once the state was checked, as `user-login` does: after a success create a " +
+				"new session with `session-new` for `user_id`. The state is single-use.",
+				"Finds the user: (1) the provider account's link; (2) else the session's logged-in user (not the anonymous user), which gets the link; " +
+					"(3) else the user with the e-mail the provider verified, which gets the link (an unverified e-mail never links); (4) else a new " +
+					"user, when the role-assignment policy allows it, with the role it names: active, e-mail verified, a password no one knows.",
+				"The admin policy's `login` decision applies to every user, as in `user-login`. Not counted towards the lock-out."},
+		},
+		"user-social-list": {
+			returns: []docKey{{"user_id", "`user_id`"},
+				{"providers", "the linked accounts ordered by provider: objects with `provider`, `subject` (the provider's account id), " +
+					"`email` (as the provider gave it when linked; \"\" for none) and `linked_on` (isoformat)"}},
+			ok: []string{"Linked logins listed."},
+			failures: []docFailure{failSocialOff,
+				{reason: "no such user", messages: []string{"User look up failed."}, when: "no user `user_id`"}},
+			effects: []string{"None.", effectNoAuthz},
+		},
+		"user-social-unlink": {
+			returns: []docKey{{"user_id", "`user_id`"}},
+			ok:      []string{"Login unlinked."},
+			failures: []docFailure{failSocialOff,
+				{reason: "no such link", messages: []string{"This login is not linked to the account."}, when: "no user `user_id`, or no account of `provider` linked to it"},
+				{reason: "last login method", messages: []string{"This is the account's only way to log in: set a password or link another login first."},
+					when: "it is the user's only link and the user has no password of their own (a user created by a social login, until a password reset)"},
+			},
+			effects: []string{"Deletes the link. The provider account logs in again only once linked anew (from a logged-in session, or by the e-mail the provider verified).", effectNoAuthz},
 		},
 
 		"user-new": {

@@ -170,6 +170,60 @@ func (c *Client) UserPassCheckNoSession(ctx context.Context, a UserPassCheckNoSe
 	return c.doTyped(ctx, "user-passcheck-nosession", a)
 }
 
+// UserSocialStartArgs are the arguments of user-social-start: start a social login for a session: returns the provider's authorization URL.
+type UserSocialStartArgs struct {
+	// Provider is "provider": str, required; at most 32 characters.
+	Provider string `json:"provider"`
+	// SessionToken is "session_token": str, required; at most 512 characters.
+	SessionToken string `json:"session_token"`
+}
+
+// UserSocialStart sends user-social-start: start a social login for a session: returns the provider's authorization URL.
+func (c *Client) UserSocialStart(ctx context.Context, a UserSocialStartArgs) (*Reply, error) {
+	return c.doTyped(ctx, "user-social-start", a)
+}
+
+// UserSocialFinishArgs are the arguments of user-social-finish: finish a social login with the provider's code and state; the session ends either way.
+type UserSocialFinishArgs struct {
+	// Provider is "provider": str, required; at most 32 characters.
+	Provider string `json:"provider"`
+	// State is "state": str, required; at most 128 characters.
+	State string `json:"state"`
+	// Code is "code": str, required; at most 2048 characters.
+	Code string `json:"code"`
+	// SessionToken is "session_token": str, required; at most 512 characters.
+	SessionToken string `json:"session_token"`
+}
+
+// UserSocialFinish sends user-social-finish: finish a social login with the provider's code and state; the session ends either way.
+func (c *Client) UserSocialFinish(ctx context.Context, a UserSocialFinishArgs) (*Reply, error) {
+	return c.doTyped(ctx, "user-social-finish", a)
+}
+
+// UserSocialListArgs are the arguments of user-social-list: list the social login accounts linked to a user.
+type UserSocialListArgs struct {
+	// UserID is "user_id": int, required; within ±2^53.
+	UserID int64 `json:"user_id"`
+}
+
+// UserSocialList sends user-social-list: list the social login accounts linked to a user.
+func (c *Client) UserSocialList(ctx context.Context, a UserSocialListArgs) (*Reply, error) {
+	return c.doTyped(ctx, "user-social-list", a)
+}
+
+// UserSocialUnlinkArgs are the arguments of user-social-unlink: unlink a social login account from a user, never the last way to log in.
+type UserSocialUnlinkArgs struct {
+	// UserID is "user_id": int, required; within ±2^53.
+	UserID int64 `json:"user_id"`
+	// Provider is "provider": str, required; at most 32 characters.
+	Provider string `json:"provider"`
+}
+
+// UserSocialUnlink sends user-social-unlink: unlink a social login account from a user, never the last way to log in.
+func (c *Client) UserSocialUnlink(ctx context.Context, a UserSocialUnlinkArgs) (*Reply, error) {
+	return c.doTyped(ctx, "user-social-unlink", a)
+}
+
 // UserNewArgs are the arguments of user-new: sign up a new user (inactive until the e-mail is verified).
 type UserNewArgs struct {
 	// FullName is "full_name": str, required; at most 280 characters.

@@ -83,15 +83,31 @@ func (e *Engine) Admin(ctx context.Context, in AdminInput) (d Decision, err erro
 	return Decision{Allowed: allowed, Rule: deny, Reason: reason}, nil
 }
 
+// Occasions of a role assignment (RoleInput.Op).
+const (
+	// OpVerifyEmail: a sign-up's e-mail was verified.
+	OpVerifyEmail = "verify-email"
+	// OpSocialSignup: a social login found no user and would create one;
+	// a refusal means no user is created.
+	OpSocialSignup = "social-signup"
+)
+
 // RoleInput asks the role-assignment policy (policies/authnzrv/roles)
 // which role the server should give a user.
 type RoleInput struct {
-	// Op is the occasion, e.g. "verify-email".
+	// Op is the occasion: "verify-email" (a sign-up's e-mail was
+	// verified) or "social-signup" (a social login would create a user).
 	Op string `json:"op"`
 	// CurrentRole is the user's role now.
 	CurrentRole string `json:"current_role"`
 	// PreviousRoles is extra_info.previous_user_roles.
 	PreviousRoles []any `json:"previous_roles"`
+	// Provider is the social login provider's configured name
+	// ("social-signup").
+	Provider string `json:"provider"`
+	// EmailVerified is whether the provider vouches for the e-mail it gave
+	// ("social-signup"; false when it gave none).
+	EmailVerified bool `json:"email_verified"`
 }
 
 // AssignRole decides a role assignment: the role to store, or a refusal

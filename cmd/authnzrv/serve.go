@@ -32,6 +32,7 @@ import (
 	"github.com/authnzrv/authnzrv/identity/mail"
 	"github.com/authnzrv/authnzrv/identity/password"
 	"github.com/authnzrv/authnzrv/identity/pii"
+	"github.com/authnzrv/authnzrv/identity/social"
 	"github.com/authnzrv/authnzrv/identity/validate"
 )
 
@@ -131,6 +132,10 @@ type services struct {
 	engine *engine.Engine
 	hasher *password.Hasher
 	api    *api.Server
+	// handler serves the API: api, with social login when configured.
+	handler http.Handler
+	// social are the social login providers (nil: none configured).
+	social *social.Registry
 	close  func()
 }
 
@@ -204,6 +209,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *servic
 	eo := engine.Options{PolicyDir: cfg.Policies, ModelFile: cfg.Permissions, RateLimits: rates, Logger: log,
 		Tracer: tracer, PII: piiHasher.Hash}
 	bergson, err := newBergsonSetup(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	providers, err := loadSocialProviders(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +319,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *servic
 	if err := bootstrap(ctx, store, hasher, eng.Roles(), cfg, log); err != nil {
 		return nil, err
 	}
-	return &services{cfg: cfg, log: log, store: store, listen: listen, engine: eng, hasher: hasher, api: srv, close: closeAll}, nil
+	return &services{cfg: cfg, log: log, store: store, listen: listen, engine: eng, hasher: hasher, api: srv,
+		handler: socialHandler(srv, providers), social: providers, close: closeAll}, nil
 }
 
 // checkWritableDir checks that files can be made in dir, which is created
@@ -509,6 +519,9 @@ func serve(ctx context.Context, s *services) error {
 	cfg, log := s.cfg, s.log
 	go purgeLoop(ctx, s)
 	go unlockLoop(ctx, s)
+	if s.social != nil {
+		go socialPurgeLoop(ctx, s)
+	}
 	go s.listen(ctx)
 	go func() {
 		if err := s.engine.Watch(ctx); err != nil && ctx.Err() == nil {
@@ -538,7 +551,7 @@ func serve(ctx context.Context, s *services) error {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	hs := &http.Server{
-		Handler:           s.api,
+		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      90 * time.Second,

@@ -20,3 +20,22 @@ test_unknown_op if {
 	not a.allowed
 	a.reason == "unknown operation"
 }
+
+social(provider, verified) := a if {
+	a := roles.assignment with input as {"op": "social-signup", "provider": provider, "email_verified": verified}
+}
+
+test_social_signup if {
+	social("google", true) == {"allowed": true, "role": "authenticated", "reason": ""}
+	social("github", true).role == "authenticated"
+	not social("google", false).allowed
+	social("google", false).reason == "the provider did not verify an e-mail address"
+
+	# X gives no e-mail: never verified, never a new user.
+	not social("x", false).allowed
+
+	# Only a JSON true counts.
+	not social("google", "true").allowed
+	a := roles.assignment with input as {"op": "social-signup", "provider": "google"}
+	not a.allowed
+}
