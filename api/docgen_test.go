@@ -71,8 +71,14 @@ func TestTableDocsComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(reqs) != 38 {
-		t.Fatalf("Requests() lists %d request types, want 38", len(reqs))
+	reference := 0
+	for _, r := range reqs {
+		if !r.Extension {
+			reference++
+		}
+	}
+	if reference != 38 {
+		t.Fatalf("Requests() lists %d request types of the reference, want 38", reference)
 	}
 	for _, r := range reqs {
 		if len(r.Success) == 0 {

@@ -89,6 +89,9 @@ type Options struct {
 	RateLimited bool
 	// Mail holds the configured SMTP settings; requests may override them.
 	Mail mail.Settings
+	// Social configures social login (user-social-*); without providers
+	// those types answer "social login is not configured".
+	Social SocialOptions
 	// MailTemplates renders the two mails.
 	MailTemplates *mail.Templates
 	// Limiter enforces the rate-limit policy's buckets (nil: no rate limits).
@@ -145,6 +148,9 @@ type reqCtx struct {
 
 // New builds a Server.
 func New(opts Options, deps Deps) (*Server, error) {
+	if opts.Social.StateTTL <= 0 {
+		opts.Social.StateTTL = DefaultSocialStateTTL
+	}
 	codec, err := wire.NewCodec(opts.Secret, opts.RequestTTL)
 	if err != nil {
 		return nil, err

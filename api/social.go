@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"time"
 
@@ -46,27 +45,11 @@ type SocialOptions struct {
 	StateTTL time.Duration
 }
 
-// socialKey is the context key of a request's *SocialOptions.
-type socialKey struct{}
-
-// WithSocial returns a handler that serves h (a *Server) with social login
-// configured as o: the social login request types read o from the
-// request's context. Without it they answer "social login is not
-// configured".
-func WithSocial(h http.Handler, o SocialOptions) http.Handler {
-	if o.StateTTL <= 0 {
-		o.StateTTL = DefaultSocialStateTTL
-	}
-	opts := &o
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), socialKey{}, opts)))
-	})
-}
-
-// socialOptions returns the request's social login configuration.
-func socialOptions(ctx context.Context) (*SocialOptions, error) {
-	o, _ := ctx.Value(socialKey{}).(*SocialOptions)
-	if o == nil || o.Providers == nil {
+// socialOptions returns the server's social login configuration, or the
+// failure of a server without providers.
+func (s *Server) socialOptions() (*SocialOptions, error) {
+	o := &s.opts.Social
+	if o.Providers == nil {
 		return nil, fail("social login is not configured", "Social login is not available on this server.")
 	}
 	return o, nil
@@ -126,7 +109,7 @@ type socialStartArgs struct {
 // userSocialStart is user-social-start: a new state for the provider,
 // bound to the session, and the authorization URL to send the browser to.
 func (s *Server) userSocialStart(ctx context.Context, rc *reqCtx, a *socialStartArgs) (Result, error) {
-	o, err := socialOptions(ctx)
+	o, err := s.socialOptions()
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +175,7 @@ func exchangeFailure(err error) *Failure {
 // session ended, the code exchanged and the identity verified; then the
 // user is found, linked or created, and the reply is a user-login success.
 func (s *Server) userSocialFinish(ctx context.Context, rc *reqCtx, a *socialFinishArgs) (Result, error) {
-	o, err := socialOptions(ctx)
+	o, err := s.socialOptions()
 	if err != nil {
 		return nil, err
 	}
@@ -306,8 +289,16 @@ func (s *Server) socialUser(ctx context.Context, rc *reqCtx, provider string, id
 	if err != nil {
 		return nil, err
 	}
-	if slices.ContainsFunc(links, func(l identity.SocialLogin) bool { return l.Provider == provider }) {
-		return nil, fail("provider already linked", "Your account is already linked to another account of this login provider. Unlink it first.")
+	for _, l := range links {
+		switch {
+		case l.Provider != provider:
+		case l.Subject == id.Subject:
+			// A concurrent finish for the same provider account linked it
+			// after this one looked: the same login.
+			return u, nil
+		default:
+			return nil, fail("provider already linked", "Your account is already linked to another account of this login provider. Unlink it first.")
+		}
 	}
 	err = s.deps.Store.LinkSocialLogin(ctx, &identity.SocialLogin{Provider: provider, Subject: id.Subject, UserID: u.UserID, Email: email})
 	if errors.Is(err, identity.ErrDuplicate) {
@@ -405,7 +396,7 @@ type socialListArgs struct {
 // userSocialList is user-social-list: the provider accounts linked to a
 // user.
 func (s *Server) userSocialList(ctx context.Context, rc *reqCtx, a *socialListArgs) (Result, error) {
-	if _, err := socialOptions(ctx); err != nil {
+	if _, err := s.socialOptions(); err != nil {
 		return nil, err
 	}
 	if _, err := s.deps.Store.UserByID(ctx, a.UserID); err != nil {
@@ -434,7 +425,7 @@ type socialUnlinkArgs struct {
 // userSocialUnlink is user-social-unlink: removes a user's link of a
 // provider, unless it is the user's last way to log in.
 func (s *Server) userSocialUnlink(ctx context.Context, rc *reqCtx, a *socialUnlinkArgs) (Result, error) {
-	if _, err := socialOptions(ctx); err != nil {
+	if _, err := s.socialOptions(); err != nil {
 		return nil, err
 	}
 	err := s.deps.Store.UnlinkSocialLogin(ctx, a.UserID, a.Provider)

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"slices"
@@ -35,8 +34,7 @@ type socialEnv struct {
 
 func newSocialEnv(t *testing.T, db identitytest.DB, opts ...envOption) *socialEnv {
 	t.Helper()
-	e := newEnv(t, db, opts...)
-	s := &socialEnv{testEnv: e, idp: startIdP(t), github: startFake(t, "github"), x: startFake(t, "x")}
+	s := &socialEnv{idp: startIdP(t), github: startFake(t, "github"), x: startFake(t, "x")}
 	doc, err := json.Marshal(map[string]any{"providers": map[string]any{
 		"idp": map[string]any{"kind": "oidc", "issuer": s.idp.m.Issuer(), "client_id": s.idp.m.ClientID,
 			"client_secret": s.idp.m.ClientSecret, "redirect_url": socialRedirect},
@@ -52,12 +50,7 @@ func newSocialEnv(t *testing.T, db identitytest.DB, opts ...envOption) *socialEn
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(api.WithSocial(e.srv, api.SocialOptions{Providers: reg}))
-	t.Cleanup(hs.Close)
-	if e.c, err = client.New(hs.URL, testSecret); err != nil {
-		t.Fatal(err)
-	}
-	e.url = hs.URL
+	s.testEnv = newEnv(t, db, append(opts, withOptions(func(o *api.Options) { o.Social = api.SocialOptions{Providers: reg} }))...)
 	return s
 }
 

@@ -132,8 +132,6 @@ type services struct {
 	engine *engine.Engine
 	hasher *password.Hasher
 	api    *api.Server
-	// handler serves the API: api, with social login when configured.
-	handler http.Handler
 	// social are the social login providers (nil: none configured).
 	social *social.Registry
 	close  func()
@@ -292,6 +290,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *servic
 		},
 		MailTemplates: templates,
 		Bergson:       bergson.opts,
+		Social:        api.SocialOptions{Providers: providers},
 	}, api.Deps{
 		Store:     store,
 		Hasher:    hasher,
@@ -320,7 +319,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *servic
 		return nil, err
 	}
 	return &services{cfg: cfg, log: log, store: store, listen: listen, engine: eng, hasher: hasher, api: srv,
-		handler: socialHandler(srv, providers), social: providers, close: closeAll}, nil
+		social: providers, close: closeAll}, nil
 }
 
 // checkWritableDir checks that files can be made in dir, which is created
@@ -551,7 +550,7 @@ func serve(ctx context.Context, s *services) error {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	hs := &http.Server{
-		Handler:           s.handler,
+		Handler:           s.api,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      90 * time.Second,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -26,15 +25,6 @@ func loadSocialProviders(cfg *config.Config, log *slog.Logger) (*social.Registry
 	}
 	log.Info("social login providers loaded", "file", cfg.OAuthProviders, "providers", strings.Join(reg.Names(), ","))
 	return reg, nil
-}
-
-// socialHandler serves srv with social login when providers are
-// configured.
-func socialHandler(srv *api.Server, providers *social.Registry) http.Handler {
-	if providers == nil {
-		return srv
-	}
-	return api.WithSocial(srv, api.SocialOptions{Providers: providers})
 }
 
 // socialPurgeLoop deletes the social login states that expired (logins

@@ -104,7 +104,7 @@ func TestServeSocialProviders(t *testing.T) {
 // socialStart sends user-social-start with a new anonymous session.
 func socialStart(t *testing.T, s *services, provider string) *client.Reply {
 	t.Helper()
-	srv := httptest.NewServer(s.handler)
+	srv := httptest.NewServer(s.api)
 	t.Cleanup(srv.Close)
 	c, err := client.New(srv.URL, configKey)
 	if err != nil {
