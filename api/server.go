@@ -249,6 +249,9 @@ func writeNotFound(c echo.Context) error {
 func (s *Server) router() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// Echo's own lines go through the server's logger, in its format.
+	e.Logger = newEchoLogger(s.log)
+	e.StdLogger = slog.NewLogLogger(s.log.With("source", "echo").Handler(), slog.LevelError)
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return

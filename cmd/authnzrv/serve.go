@@ -501,6 +501,7 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		cfg.AdminEmail, cfg.AdminPassword = setup.adminEmail, setup.adminPassword
 	}
 	log := newLogger(ctx, cmd.ErrOrStderr(), cfg)
+	routeLibraryLogs(ctx, log)
 	s, err := build(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -544,7 +545,10 @@ func serve(ctx context.Context, s *services) error {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	hs := &http.Server{
-		Handler:           s.api,
+		Handler: s.api,
+		// net/http's own lines (TLS handshake errors, panics, bad
+		// responses) in the server's format.
+		ErrorLog:          slog.NewLogLogger(log.With("source", "net/http").Handler(), slog.LevelWarn),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      90 * time.Second,
