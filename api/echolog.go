@@ -127,7 +127,9 @@ func (e *echoLogger) Printj(j log.JSON) { e.logJSON(slog.LevelInfo, j) }
 func (e *echoLogger) Debug(i ...any) { e.emit(log.DEBUG, fmt.Sprint(i...)) }
 
 // Debugf logs at debug level.
-func (e *echoLogger) Debugf(format string, args ...any) { e.emit(log.DEBUG, fmt.Sprintf(format, args...)) }
+func (e *echoLogger) Debugf(format string, args ...any) {
+	e.emit(log.DEBUG, fmt.Sprintf(format, args...))
+}
 
 // Debugj logs at debug level.
 func (e *echoLogger) Debugj(j log.JSON) { e.emitJSON(log.DEBUG, j) }
@@ -136,7 +138,9 @@ func (e *echoLogger) Debugj(j log.JSON) { e.emitJSON(log.DEBUG, j) }
 func (e *echoLogger) Info(i ...any) { e.emit(log.INFO, fmt.Sprint(i...)) }
 
 // Infof logs at info level.
-func (e *echoLogger) Infof(format string, args ...any) { e.emit(log.INFO, fmt.Sprintf(format, args...)) }
+func (e *echoLogger) Infof(format string, args ...any) {
+	e.emit(log.INFO, fmt.Sprintf(format, args...))
+}
 
 // Infoj logs at info level.
 func (e *echoLogger) Infoj(j log.JSON) { e.emitJSON(log.INFO, j) }
@@ -145,7 +149,9 @@ func (e *echoLogger) Infoj(j log.JSON) { e.emitJSON(log.INFO, j) }
 func (e *echoLogger) Warn(i ...any) { e.emit(log.WARN, fmt.Sprint(i...)) }
 
 // Warnf logs at warning level.
-func (e *echoLogger) Warnf(format string, args ...any) { e.emit(log.WARN, fmt.Sprintf(format, args...)) }
+func (e *echoLogger) Warnf(format string, args ...any) {
+	e.emit(log.WARN, fmt.Sprintf(format, args...))
+}
 
 // Warnj logs at warning level.
 func (e *echoLogger) Warnj(j log.JSON) { e.emitJSON(log.WARN, j) }
@@ -154,7 +160,9 @@ func (e *echoLogger) Warnj(j log.JSON) { e.emitJSON(log.WARN, j) }
 func (e *echoLogger) Error(i ...any) { e.emit(log.ERROR, fmt.Sprint(i...)) }
 
 // Errorf logs at error level.
-func (e *echoLogger) Errorf(format string, args ...any) { e.emit(log.ERROR, fmt.Sprintf(format, args...)) }
+func (e *echoLogger) Errorf(format string, args ...any) {
+	e.emit(log.ERROR, fmt.Sprintf(format, args...))
+}
 
 // Errorj logs at error level.
 func (e *echoLogger) Errorj(j log.JSON) { e.emitJSON(log.ERROR, j) }
