@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -187,5 +188,36 @@ func TestLogFormatJSONOnlyJSONLines(t *testing.T) {
 	}
 	if len(lines) < 3 {
 		t.Fatalf("only %d lines:\n%s", len(lines), srv.logText())
+	}
+}
+
+// TestLogFormatJSONRoutesRedisLines (item 7): the binary with --logformat
+// json and a Redis that does not answer stops at start; go-redis's own line
+// about the failed dials comes out as a JSON line marked library go-redis,
+// and every line before the one-line error is JSON.
+func TestLogFormatJSONRoutesRedisLines(t *testing.T) {
+	bin := sharedBinary(t)
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "--logformat", "json", "--port", fmt.Sprint(freePort(t)))
+	cmd.Env = append(clearedEnv(), "AUTHNZERVER_AUTHDB=sqlite:///"+filepath.Join(dir, "auth.sqlite"), "AUTHNZERVER_SECRET="+configKey,
+		"AUTHNZERVER_PIISALT=salt", "AUTHNZERVER_BASEDIR="+dir, "AUTHNZERVER_REDIS=redis://127.0.0.1:1/0")
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err == nil {
+		t.Fatal("started without Redis")
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, "authnzrv: redis:") {
+		t.Fatalf("last line %q", last)
+	}
+	var redisLine map[string]any
+	for _, l := range jsonLogLines(t, strings.Join(lines[:len(lines)-1], "\n")) {
+		if l["library"] == "go-redis" {
+			redisLine = l
+		}
+	}
+	if redisLine == nil || !strings.Contains(fmt.Sprint(redisLine["msg"]), "dial") {
+		t.Fatalf("no go-redis JSON line:\n%s", stderr.String())
 	}
 }
