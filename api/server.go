@@ -259,6 +259,9 @@ func writeNotFound(c echo.Context) error {
 func (s *Server) router() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// Echo's own lines go through the server's logger, in its format.
+	e.Logger = newEchoLogger(s.log)
+	e.StdLogger = slog.NewLogLogger(s.log.With("source", "echo").Handler(), slog.LevelError)
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
@@ -568,6 +571,9 @@ func (s *Server) serveHealth(c echo.Context) error {
 	if s.deps.Engine != nil {
 		out["Policy-Revision"] = s.deps.Engine.Revision()
 	}
+	if l, ok := s.deps.Engine.(interface{ LastLoad() engine.LoadStatus }); ok {
+		out["Policy-Reload"] = policyReload(l.LastLoad())
+	}
 	b, err := json.Marshal(out)
 	if err != nil {
 		return err
@@ -577,6 +583,24 @@ func (s *Server) serveHealth(c echo.Context) error {
 		code = http.StatusInternalServerError
 	}
 	return c.Blob(code, "application/json; charset=UTF-8", b)
+}
+
+// policyReload is /health's "Policy-Reload": the latest load of the
+// policies, the start's until the first reload (At-Start true). A refused
+// reload leaves the old policies serving, so it does not make the server
+// unhealthy; Error is its one-line reason.
+func policyReload(st engine.LoadStatus) map[string]any {
+	outcome := "ok"
+	if st.Err != "" {
+		outcome = "refused"
+	}
+	return map[string]any{
+		"Outcome":  outcome,
+		"Error":    st.Err,
+		"Time":     st.Time.UTC().Format(time.RFC3339Nano),
+		"At-Start": !st.Reload,
+		"Revision": st.Revision,
+	}
 }
 
 // serveEcho is the debug-mode POST /echo (protocol.md §10).

@@ -14,8 +14,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -68,6 +71,39 @@ type Options struct {
 	// HawkSenders are the Hawk senders' endpoint lists (--hawksenders),
 	// data for the Hawk policy (policies/authnzrv/hawk).
 	HawkSenders map[string][]string
+	// Admit, when set, is asked about every policy set before it serves:
+	// at New, at every Reload (SIGHUP, Watch) and at Recheck. An error
+	// refuses the set (at a reload the active one keeps serving). The
+	// server checks there that the model defines every role it assigns
+	// and every role its users hold.
+	Admit func(ctx context.Context, a Admission) error
+	// Now is the clock of LastLoad (nil: time.Now); tests inject one.
+	Now func() time.Time
+}
+
+// Admission is a policy set about to serve, as Options.Admit sees it.
+type Admission struct {
+	// Model is the set's permissions model.
+	Model *Model
+	// ModelName names the model in messages: its file's base name, or
+	// "the default permissions model".
+	ModelName string
+	// Assigned are the roles the set's role-assignment policy can name.
+	Assigned []AssignedRole
+}
+
+// LoadStatus is the outcome of the latest load of the policies: the one at
+// New until the first Reload, then the latest Reload's.
+type LoadStatus struct {
+	// Time is when the load ended.
+	Time time.Time
+	// Reload is false for the load at New.
+	Reload bool
+	// Err is the one-line reason a reload was refused ("" when the new set
+	// was swapped in).
+	Err string
+	// Revision is the revision serving after the load.
+	Revision string
 }
 
 // Queries the server prepares.
@@ -83,6 +119,10 @@ const (
 type revision struct {
 	id    string
 	model *Model
+	// modelName names the model in messages.
+	modelName string
+	// assigned are the roles the role-assignment policy can name.
+	assigned []AssignedRole
 	// terms holds the model's names as terms, shared by every input of
 	// this revision (terms are never modified), which spares the
 	// allocations of making them per request.
@@ -118,6 +158,8 @@ type Engine struct {
 	plans *lru.Cache[ratePlanKey, *ratePlan]
 	// dlog is the decision log (nil: off).
 	dlog *decisionLog
+	// last is the latest load's outcome (LastLoad).
+	last atomic.Pointer[LoadStatus]
 }
 
 // New loads, compiles and tests the policies.
@@ -137,11 +179,15 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if e.o.Now == nil {
+		e.o.Now = time.Now
+	}
 	r, err := e.build(ctx)
 	if err != nil {
 		return nil, err
 	}
 	e.cur.Store(r)
+	e.last.Store(&LoadStatus{Time: e.o.Now(), Revision: r.id})
 	return e, nil
 }
 
@@ -154,16 +200,42 @@ func (e *Engine) Roles() []string { return append([]string(nil), e.cur.Load().mo
 // Model returns the active permissions model.
 func (e *Engine) Model() *Model { return e.cur.Load().model }
 
-// Reload compiles the policies and model again, runs their tests and
-// swaps the new set in; on any failure the active set stays and the error
-// says why.
+// AssignedRoles are the roles the active role-assignment policy can name
+// (see assignableRoles).
+func (e *Engine) AssignedRoles() []AssignedRole {
+	return slices.Clone(e.cur.Load().assigned)
+}
+
+// LastLoad returns the outcome of the latest load (GET /health shows it).
+func (e *Engine) LastLoad() LoadStatus { return *e.last.Load() }
+
+// Reload compiles the policies and model again, runs their tests, asks
+// Options.Admit and swaps the new set in; on any failure the active set
+// stays and the error says why. LastLoad records the outcome.
 func (e *Engine) Reload(ctx context.Context) error {
 	e.reload.Lock()
 	defer e.reload.Unlock()
 	r, err := e.build(ctx)
 	if err != nil {
+		e.last.Store(&LoadStatus{Time: e.o.Now(), Reload: true, Err: oneLine(err), Revision: e.Revision()})
 		return err
 	}
 	e.cur.Store(r)
+	e.last.Store(&LoadStatus{Time: e.o.Now(), Reload: true, Revision: r.id})
 	return nil
+}
+
+// Recheck asks Options.Admit again about the active set, e.g. once the
+// database it consults is open. It changes nothing.
+func (e *Engine) Recheck(ctx context.Context) error {
+	if e.o.Admit == nil {
+		return nil
+	}
+	r := e.cur.Load()
+	return e.o.Admit(ctx, Admission{Model: r.model, ModelName: r.modelName, Assigned: slices.Clone(r.assigned)})
+}
+
+// oneLine keeps an error message to one line.
+func oneLine(err error) string {
+	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " ")
 }

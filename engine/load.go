@@ -89,6 +89,7 @@ func (e *Engine) build(ctx context.Context) (*revision, error) {
 			provided[m.Package.Path.String()] = true
 		}
 	}
+	assigned := assignableRoles(modules)
 	compiled := Compile(model, modelName)
 	for pkg, text := range map[string]string{"data.authnzrv.access": compiled.Access, "data.authnzrv.limits": compiled.Limits} {
 		if provided[pkg] {
@@ -114,6 +115,11 @@ func (e *Engine) build(ctx context.Context) (*revision, error) {
 	if compiler.Compile(modules); compiler.Failed() {
 		return nil, fmt.Errorf("compile policies: %w", compiler.Errors)
 	}
+	if e.o.Admit != nil {
+		if err := e.o.Admit(ctx, Admission{Model: model, ModelName: modelName, Assigned: assigned}); err != nil {
+			return nil, err
+		}
+	}
 	if err := runTests(ctx, modules, tests, newStore()); err != nil {
 		return nil, err
 	}
@@ -132,7 +138,7 @@ func (e *Engine) build(ctx context.Context) (*revision, error) {
 		}
 		return pq, nil
 	}
-	r := &revision{model: model, id: digest(srcs, modelJSON, e.o.RateLimits), terms: modelTerms(model)}
+	r := &revision{model: model, modelName: modelName, assigned: assigned, id: digest(srcs, modelJSON, e.o.RateLimits), terms: modelTerms(model)}
 	if r.access, err = prepare(accessQuery); err != nil {
 		return nil, err
 	}

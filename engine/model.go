@@ -83,10 +83,17 @@ func ParseModel(data []byte) (*Model, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	if errs = unknownKeys(data); len(errs) > 0 {
+		return nil, errs
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var m Model
 	if err := dec.Decode(&m); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return nil, ModelErrors{{te.Field, fmt.Sprintf("is a JSON %s, want %s", te.Value, jsonKind(te.Type))}}
+		}
 		return nil, fmt.Errorf("invalid permissions model: %w", err)
 	}
 	if err := m.Validate(); err != nil {

@@ -28,7 +28,12 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	// The libraries whose loggers are process-wide log through one
+	// forwarder, set here once; the server points it at its own logger
+	// (liblog.go says why a process-wide setting is acceptable).
+	libs := newLibraryLogs(os.Stderr)
+	libs.install()
+	code := run(withLibraryLogs(ctx, libs), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

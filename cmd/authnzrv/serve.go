@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -204,8 +203,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *servic
 		return nil, err
 	}
 	closers = append(closers, stopTracing)
+	gate := &modelGate{}
 	eo := engine.Options{PolicyDir: cfg.Policies, ModelFile: cfg.Permissions, RateLimits: rates, Logger: log,
-		Tracer: tracer, PII: piiHasher.Hash}
+		Tracer: tracer, PII: piiHasher.Hash, Admit: gate.admit}
 	bergson, err := newBergsonSetup(cfg, log)
 	if err != nil {
 		return nil, err
@@ -234,11 +234,6 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *servic
 	if err != nil {
 		return nil, fmt.Errorf("policies: %w", err)
 	}
-	for _, r := range []string{"superuser", "anonymous", "locked"} {
-		if !slices.Contains(eng.Roles(), r) {
-			return nil, fmt.Errorf("permissions: the model has no %q role", r)
-		}
-	}
 	templates, err := mail.LoadTemplates(cfg.EmailTemplates)
 	if err != nil {
 		return nil, fmt.Errorf("emailtemplates: %w", err)
@@ -265,6 +260,16 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *servic
 		return nil, err
 	}
 	store := identity.NewStore(db)
+	// The model must define every role the database's users hold (the
+	// reference's users table has the same name and column).
+	if hasUsers, err := identity.HasTable(ctx, db, "users"); err != nil {
+		return nil, err
+	} else if hasUsers {
+		gate.store.Store(store)
+		if err := eng.Recheck(ctx); err != nil {
+			return nil, fmt.Errorf("policies: %w", err)
+		}
+	}
 	emailUser, emailPass := cfg.EmailUser, cfg.EmailPass
 	listen := useIdentityCache(cfg, dbu, store, shared, log)
 	bergson.useRedis(cfg, shared)
@@ -313,6 +318,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *servic
 	if err := identity.Migrate(ctx, db); err != nil {
 		return nil, err
 	}
+	gate.store.Store(store) // reloads check the users' roles from now on
 	metrics.RegisterDB(db.DB)
 	metrics.RegisterRevision(eng.Revision)
 	if err := bootstrap(ctx, store, hasher, eng.Roles(), cfg, log); err != nil {
@@ -504,6 +510,7 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		cfg.AdminEmail, cfg.AdminPassword = setup.adminEmail, setup.adminPassword
 	}
 	log := newLogger(ctx, cmd.ErrOrStderr(), cfg)
+	routeLibraryLogs(ctx, log)
 	s, err := build(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -550,7 +557,10 @@ func serve(ctx context.Context, s *services) error {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	hs := &http.Server{
-		Handler:           s.api,
+		Handler: s.api,
+		// net/http's own lines (TLS handshake errors, panics, bad
+		// responses) in the server's format.
+		ErrorLog:          slog.NewLogLogger(log.With("source", "net/http").Handler(), slog.LevelWarn),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      90 * time.Second,
