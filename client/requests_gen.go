@@ -170,6 +170,73 @@ func (c *Client) UserPassCheckNoSession(ctx context.Context, a UserPassCheckNoSe
 	return c.doTyped(ctx, "user-passcheck-nosession", a)
 }
 
+// UserTotpEnrollArgs are the arguments of user-totp-enroll: start TOTP enrolment for a session's user: a new secret, its otpauth URL and QR code.
+type UserTotpEnrollArgs struct {
+	// SessionToken is "session_token": str, required; at most 512 characters.
+	SessionToken string `json:"session_token"`
+	// Password is "password": str, required; at most 1024 characters.
+	Password string `json:"password"`
+}
+
+// UserTotpEnroll sends user-totp-enroll: start TOTP enrolment for a session's user: a new secret, its otpauth URL and QR code.
+func (c *Client) UserTotpEnroll(ctx context.Context, a UserTotpEnrollArgs) (*Reply, error) {
+	return c.doTyped(ctx, "user-totp-enroll", a)
+}
+
+// UserTotpConfirmArgs are the arguments of user-totp-confirm: turn TOTP on with a first code; answers one-time recovery codes.
+type UserTotpConfirmArgs struct {
+	// SessionToken is "session_token": str, required; at most 512 characters.
+	SessionToken string `json:"session_token"`
+	// Code is "code": str, required; at most 64 characters.
+	Code string `json:"code"`
+}
+
+// UserTotpConfirm sends user-totp-confirm: turn TOTP on with a first code; answers one-time recovery codes.
+func (c *Client) UserTotpConfirm(ctx context.Context, a UserTotpConfirmArgs) (*Reply, error) {
+	return c.doTyped(ctx, "user-totp-confirm", a)
+}
+
+// UserTotpDisableArgs are the arguments of user-totp-disable: turn TOTP off with the password and a current or recovery code.
+type UserTotpDisableArgs struct {
+	// SessionToken is "session_token": str, required; at most 512 characters.
+	SessionToken string `json:"session_token"`
+	// Password is "password": str, required; at most 1024 characters.
+	Password string `json:"password"`
+	// Code is "code": str, required; at most 64 characters.
+	Code string `json:"code"`
+}
+
+// UserTotpDisable sends user-totp-disable: turn TOTP off with the password and a current or recovery code.
+func (c *Client) UserTotpDisable(ctx context.Context, a UserTotpDisableArgs) (*Reply, error) {
+	return c.doTyped(ctx, "user-totp-disable", a)
+}
+
+// UserTotpStatusArgs are the arguments of user-totp-status: whether a user has TOTP on and how many recovery codes are left.
+type UserTotpStatusArgs struct {
+	// UserID is "user_id": int, required; within ±2^53.
+	UserID int64 `json:"user_id"`
+}
+
+// UserTotpStatus sends user-totp-status: whether a user has TOTP on and how many recovery codes are left.
+func (c *Client) UserTotpStatus(ctx context.Context, a UserTotpStatusArgs) (*Reply, error) {
+	return c.doTyped(ctx, "user-totp-status", a)
+}
+
+// UserLoginTotpArgs are the arguments of user-login-totp: finish a login held back for its second factor with a TOTP or recovery code.
+type UserLoginTotpArgs struct {
+	// Challenge is "challenge": str, required; at most 128 characters.
+	Challenge string `json:"challenge"`
+	// Code is "code": str, required; at most 64 characters.
+	Code string `json:"code"`
+	// SessionToken is "session_token": str, kwarg; at most 512 characters.
+	SessionToken string `json:"session_token,omitempty"`
+}
+
+// UserLoginTotp sends user-login-totp: finish a login held back for its second factor with a TOTP or recovery code.
+func (c *Client) UserLoginTotp(ctx context.Context, a UserLoginTotpArgs) (*Reply, error) {
+	return c.doTyped(ctx, "user-login-totp", a)
+}
+
 // UserNewArgs are the arguments of user-new: sign up a new user (inactive until the e-mail is verified).
 type UserNewArgs struct {
 	// FullName is "full_name": str, required; at most 280 characters.
