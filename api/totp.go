@@ -25,7 +25,8 @@ const (
 	// totpChallengeTTL is how long a second-factor challenge stays usable.
 	totpChallengeTTL = 5 * time.Minute
 	// totpIssuer is the issuer name authenticator apps show beside the
-	// account.
+	// account: config's default for totpissuer. api.Options has no field
+	// for the configured name yet (see totpIssuerName).
 	totpIssuer = "authnzrv"
 	// secondFactorTOTP is the value of second_factor when a login needs a
 	// TOTP code.
@@ -83,6 +84,9 @@ func (s *Server) openTOTPSecret(row *identity.TOTPSecret) (string, error) {
 	}
 	return string(plain), nil
 }
+
+// totpIssuerName is the issuer of new enrolments.
+func (s *Server) totpIssuerName() string { return totpIssuer }
 
 // totpAccount is the account name in the otpauth:// URL: the user's e-mail
 // (or Bergson username) without the colon that separates it from the
@@ -237,7 +241,7 @@ func (s *Server) userTOTPEnroll(ctx context.Context, rc *reqCtx, a *totpEnrollAr
 	case err != nil && !errors.Is(err, identity.ErrNotFound):
 		return nil, err
 	}
-	en, err := totp.Enroll(totpIssuer, totpAccount(u), totp.Options{})
+	en, err := totp.Enroll(s.totpIssuerName(), totpAccount(u), totp.Options{})
 	if err != nil {
 		return nil, err
 	}

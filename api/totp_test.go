@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -479,5 +480,52 @@ func TestTOTPDisableCountsWrongCodes(t *testing.T) {
 		}
 		nextStep(e, 1)
 		expect(t, dis(goodPassword, codeAt(t, e, u.secret, 0)), true, "")
+	})
+}
+
+// TestLoginTOTPCodeRace: one code sent at once on several challenges (and
+// one recovery code likewise) logs in once; the others are told it was
+// used.
+func TestLoginTOTPCodeRace(t *testing.T) {
+	identitytest.Each(t, func(t *testing.T, db identitytest.DB) {
+		e := newEnv(t, db)
+		pinClock(e)
+		u := e.totpUser("race.totp@example.org")
+		nextStep(e, 1)
+		for _, code := range []string{codeAt(t, e, u.secret, 0), u.recovery[0]} {
+			const n = 4
+			challenges := make([]string, n)
+			for i := range challenges {
+				challenges[i] = e.challenge(u.email)
+			}
+			replies := make([]*client.Reply, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r, err := e.c.Do(context.Background(), "user-login-totp", map[string]any{"challenge": challenges[i], "code": code})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					replies[i] = r
+				}()
+			}
+			wg.Wait()
+			wins := 0
+			for _, r := range replies {
+				switch {
+				case r == nil:
+				case r.Success:
+					wins++
+				case r.Reason() != "second factor code already used" && r.Reason() != "second factor code invalid":
+					t.Errorf("raced code %q: %+v", code, r)
+				}
+			}
+			if wins != 1 {
+				t.Fatalf("code %q logged in %d times, want once", code, wins)
+			}
+		}
 	})
 }
