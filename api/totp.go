@@ -339,14 +339,18 @@ func (s *Server) userTOTPDisable(ctx context.Context, rc *reqCtx, a *totpDisable
 	if err != nil {
 		return nil, err
 	}
-	if err := s.counted(ctx, rc, u, func() error { return s.spendCode(ctx, rc, u, a.Code) }); err != nil {
-		if errors.Is(err, errTOTPOff) {
-			return nil, fail("second factor not enabled", msgTOTPNotOn).with("user_id", u.UserID)
-		}
+	err = s.counted(ctx, rc, u, func() error {
+		err := s.spendCode(ctx, rc, u, a.Code)
 		var f *Failure
 		if errors.As(err, &f) {
 			f.with("user_id", u.UserID)
 		}
+		return err
+	})
+	if errors.Is(err, errTOTPOff) {
+		return nil, fail("second factor not enabled", msgTOTPNotOn).with("user_id", u.UserID)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if _, err := s.deps.Store.DisableTOTP(ctx, u.UserID); err != nil {
