@@ -95,7 +95,9 @@ func badLogin() *Failure {
 }
 
 // userLogin is user-login (actions.md §2.1). Every path performs two
-// verifications (quirk #10 fixed for unknown and inactive users).
+// verifications (quirk #10 fixed for unknown and inactive users). A user
+// with a second factor on gets "second factor required" and a challenge
+// for user-login-totp instead of a success.
 func (s *Server) userLogin(ctx context.Context, rc *reqCtx, a *loginArgs) (Result, error) {
 	pw := a.Password // the hasher uses its first 256 characters
 	if _, err := s.deps.Store.LiveSession(ctx, a.SessionToken); err != nil {
@@ -148,6 +150,10 @@ func (s *Server) userLogin(ctx context.Context, rc *reqCtx, a *loginArgs) (Resul
 	}
 	if deny != "" {
 		return nil, fail("user exists but is inactive", msgBadLogin).with("user_id", u.UserID)
+	}
+	// A user with a second factor is not logged in yet (totp.go).
+	if err := s.secondFactor(ctx, rc, u); err != nil {
+		return nil, err
 	}
 	rc.log.Info("login succeeded", "user", s.deps.PII.Hash(u.UserID))
 	return Result{"success": true, "user_id": u.UserID, "user_role": u.UserRole, "messages": []string{"Login successful."}}, nil

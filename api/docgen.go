@@ -168,7 +168,7 @@ var goWords = map[string]string{
 	"forgotpass": "ForgotPass", "emailverified": "EmailVerified", "emailsent": "EmailSent",
 	"revokeall": "RevokeAll", "sharedwith": "SharedWith", "emailuser": "EmailUser",
 	"emailpass": "EmailPass", "emailserver": "EmailServer", "emailport": "EmailPort",
-	"emailsender": "EmailSender",
+	"emailsender": "EmailSender", "totp": "TOTP",
 }
 
 // goName turns a request or argument name into a Go identifier.

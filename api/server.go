@@ -92,6 +92,9 @@ type Options struct {
 	// Social configures social login (user-social-*); without providers
 	// those types answer "social login is not configured".
 	Social SocialOptions
+	// TOTPIssuer is the issuer name authenticator apps show for TOTP
+	// second factors (config item totpissuer); "" means "authnzrv".
+	TOTPIssuer string
 	// MailTemplates renders the two mails.
 	MailTemplates *mail.Templates
 	// Limiter enforces the rate-limit policy's buckets (nil: no rate limits).

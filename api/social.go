@@ -224,6 +224,13 @@ func (s *Server) userSocialFinish(ctx context.Context, rc *reqCtx, a *socialFini
 	if err != nil {
 		return nil, err
 	}
+	// A user with TOTP on finishes with user-login-totp, as after a
+	// password; linking from a logged-in session needs no second factor.
+	if sessionUser == 0 {
+		if err := s.secondFactor(ctx, rc, u); err != nil {
+			return nil, err
+		}
+	}
 	rc.log.Info("social login succeeded", "provider", p.Name(), "user", s.deps.PII.Hash(u.UserID))
 	return Result{"success": true, "user_id": u.UserID, "user_role": u.UserRole, "messages": []string{"Login successful."}}, nil
 }

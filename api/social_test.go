@@ -308,6 +308,24 @@ func TestSocialLoginProtocol(t *testing.T) {
 			s.queue("idp", jane)
 			expect(t, s.login("idp", s.newSession(nil)), false, "provider unavailable")
 		}},
+		{"a user with TOTP on finishes with the second factor", func(t *testing.T, s *socialEnv, jane socialIdentity) {
+			u := s.totpUser(jane.Email)
+			s.queue("idp", jane)
+			r := s.login("idp", s.newSession(nil))
+			expect(t, r, false, "second factor required")
+			if str(r, "second_factor") != "totp" || len(str(r, "challenge")) != 43 {
+				t.Fatalf("second factor reply %+v", r.Response)
+			}
+			r = s.loginTOTP(str(r, "challenge"), codeAt(t, s.testEnv, u.secret, 1))
+			expect(t, r, true, "")
+			if num(r, "user_id") != u.id {
+				t.Fatalf("logged in as %d, want %d", num(r, "user_id"), u.id)
+			}
+			// Linking from the user's own logged-in session needs no second
+			// factor: the session got past it.
+			s.queue("github", socialIdentity{Sub: "4242", Email: jane.Email, EmailVerified: true, Username: "jane"})
+			expect(t, s.login("github", s.userSession(u.id)), true, "")
+		}},
 		{"replayed state", func(t *testing.T, s *socialEnv, jane socialIdentity) {
 			session := s.newSession(nil)
 			s.queue("idp", jane)

@@ -132,6 +132,17 @@ func requestTable() []request {
 			extension, failFields("providers", nil)),
 		entry("user-social-unlink", "unlink a social login account from a user, never the last way to log in", (*Server).userSocialUnlink, groupUser,
 			extension),
+		// Second factor: TOTP (authnzrv's own; totp.go).
+		entry("user-totp-enroll", "start TOTP enrolment for a session's user: a new secret, its otpauth URL and QR code", (*Server).userTOTPEnroll, groupUser,
+			extension, needsSession, failFields("user_id", nil)),
+		entry("user-totp-confirm", "turn TOTP on with a first code; answers one-time recovery codes", (*Server).userTOTPConfirm, groupUser,
+			extension, needsSession, failFields("user_id", nil)),
+		entry("user-totp-disable", "turn TOTP off with the password and a current or recovery code", (*Server).userTOTPDisable, groupUser,
+			extension, needsSession, failFields("user_id", nil)),
+		entry("user-totp-status", "whether a user has TOTP on and how many recovery codes are left", (*Server).userTOTPStatus, groupUser,
+			extension, failFields("user_id", nil)),
+		entry("user-login-totp", "finish a login held back for its second factor with a TOTP or recovery code", (*Server).userLoginTOTP, groupUser,
+			extension, failFields("user_id", nil)),
 
 		// Users (§3).
 		entry("user-new", "sign up a new user (inactive until the e-mail is verified)", (*Server).userNew, groupUser,
@@ -288,7 +299,14 @@ const (
 	effectNoAuthz = "No authorization check: the frontend decides who may send this request."
 	effectMailReq = "The SMTP settings are the server's; `emailsender`, `emailserver`, `emailport`, `emailuser`, `emailpass` in the body " +
 		"override them (a present key overrides, even with null). The mail goes to the stored e-mail and names the session's IP address and browser."
-	effectInternal = "Internal request type: no permission check at all; never forward end-user input to it."
+	effectInternal     = "Internal request type: no permission check at all; never forward end-user input to it."
+	effectSecondFactor = "For a user with TOTP on (authnzrv's own), a right password does not log in: the reply is " +
+		"`second factor required` with a `challenge` (single-use, bound to the user, valid 5 minutes, stored only as its digest) " +
+		"to pass to `user-login-totp` with the user's code. A frontend that knows nothing of TOTP sees a failed login. " +
+		"The password alone neither counts as a failure nor resets the lock-out's count; users without TOTP are unaffected."
+	effectTOTPCounted = "With the lock-out on (`--userlocktries`), a wrong code counts for the user's account like a wrong password at " +
+		"`user-login` (answered after the growing delay; the failure reaching the limit locks the user and drops their waiting challenges); " +
+		"a right code resets the count."
 )
 
 // requestDocs documents every request type of the table: the success keys,
@@ -319,6 +337,24 @@ func requestDocs() map[string]docs {
 			when: "the server runs without `--oauthproviders`"}
 		failSocialProvider = docFailure{reason: "unknown provider", messages: []string{"This login provider is not available."},
 			when: "`provider` is not a name of the providers file"}
+		failSecondFactor = docFailure{reason: "second factor required", messages: []string{msgSecondFactor},
+			keys: "`second_factor: \"totp\"`; `challenge`: 43 characters for `user-login-totp`; `challenge_expires_in`: its lifetime in seconds (300)",
+			when: "the password matched and the user may log in, but has TOTP on (authnzrv's own): finish with `user-login-totp`"}
+		failNoSession = docFailure{reason: "session does not exist", messages: []string{"No session token provided."},
+			when: "`session_token` is not a live session"}
+		failCodeInvalid = docFailure{reason: "second factor code invalid", messages: []string{msgCodeInvalid},
+			when: "the code is neither the TOTP code of the current 30 s step (or one step either side) nor an unused recovery code"}
+		failCodeUsed = docFailure{reason: "second factor code already used", messages: []string{msgCodeUsed},
+			when: "a right TOTP code of a step at or before the last accepted one (each code works once), or a recovery code spent by a concurrent request"}
+		failTOTPLockout = []docFailure{
+			{messages: []string{msgLockedOut}, keys: "`user_id: null`, no `failure_reason`",
+				when: "the lock-out is on and the user's failures reached `--userlocktries` (wrong passwords and wrong codes count alike)"},
+			{reason: "too many password checks in progress for this account, try again later",
+				messages: []string{"Too many attempts are being checked for this account. Please try again in a moment."}, keys: "`retry_after: 1`",
+				when: "as many checks of the account are in flight as may still fail"},
+			{reason: "server error, try again later", messages: []string{"The server could not check this request. Please try again later."},
+				when: "the lock-out's counters could not be read"},
+		}
 	)
 	return map[string]docs{
 		"session-new": {
@@ -372,14 +408,77 @@ func requestDocs() map[string]docs {
 			ok:      []string{"Login successful."},
 			failures: []docFailure{
 				{reason: "session does not exist", messages: []string{"No session token provided."}, when: "`session_token` is not a live session"},
-				failBadLogin, failInactive, failBusy,
+				failBadLogin, failInactive, failBusy, failSecondFactor,
 			},
 			effects: []string{"**Always deletes the session it was given** (session rotation), whether the login succeeds or not: " +
 				"after a success, create a new session for the user with `session-new` (`user_id` from the reply); after a failure, " +
 				"create a new anonymous session before the next attempt. No session is created by the login itself.",
 				"E-mails are compared exactly: send the e-mail as stored (sign-up stores it NFKC-normalised and case-folded).",
 				"A password hashed with older Argon2 parameters is re-hashed with the current ones on success.",
-				"Every path costs the same Argon2 work, known e-mail or not (quirk #10 fixed)."},
+				"Every path costs the same Argon2 work, known e-mail or not (quirk #10 fixed).",
+				effectSecondFactor},
+		},
+		"user-totp-enroll": {
+			returns: []docKey{{"user_id", "the session's user id"},
+				{"secret", "the new shared secret, base32 without padding (32 characters), for manual entry; shown only now"},
+				{"otpauth_url", "the `otpauth://totp/` key URI (issuer `--totpissuer`, default `authnzrv`; the user's e-mail as the account, SHA1, 6 digits, 30 s)"},
+				{"qr_png_base64", "a 256×256 PNG QR code of `otpauth_url`, standard base64 (for a `data:image/png;base64,` URL)"}},
+			ok: []string{"Scan the QR code with your authenticator app, then confirm with a code from it."},
+			failures: []docFailure{failNoSession,
+				{reason: failBadLogin.reason, messages: failBadLogin.messages, when: "the password is wrong"}, failInactive, failBusy,
+				{reason: "second factor already enabled", messages: []string{msgTOTPAlreadyOn}, keys: "`user_id`",
+					when: "the user has TOTP on: turn it off first (`user-totp-disable`)"}},
+			effects: []string{"Stores a new secret for the session's user, not yet in use, replacing one not confirmed yet; " +
+				"it is sealed (AES-256-GCM, a key derived from the server secret, bound to the user id), never stored in plain text.",
+				"The password is checked as by `user-passcheck` (not counted towards the lock-out). The session stays."},
+		},
+		"user-totp-confirm": {
+			returns: []docKey{{"user_id", "the session's user id"},
+				{"recovery_codes", "10 one-time recovery codes (`xxxx-xxxx-xxxx`); shown only now, stored only as SHA-256 digests"}},
+			ok: []string{"Two-factor authentication is on. Keep your recovery codes somewhere safe: each works once."},
+			failures: []docFailure{failNoSession,
+				{reason: "no second factor enrolment pending", messages: []string{msgTOTPNotPending}, keys: "`user_id`",
+					when: "no secret waits for confirmation (no `user-totp-enroll`, TOTP already on, or a concurrent confirmation)"},
+				{reason: failCodeInvalid.reason, messages: failCodeInvalid.messages, keys: "`user_id`",
+					when: "the code is not the TOTP code of the current 30 s step or one step either side"},
+				{reason: failCodeUsed.reason, messages: failCodeUsed.messages, keys: "`user_id`", when: "the code's step was accepted before"}},
+			effects: []string{"Turns TOTP on for the session's user: from now on `user-login` asks for the second factor. " +
+				"The code's step is the last accepted one (it cannot log in).", "Wrong codes are not counted towards the lock-out; the rate limits apply."},
+		},
+		"user-totp-disable": {
+			returns: []docKey{{"user_id", "the session's user id"}},
+			ok:      []string{"Two-factor authentication is off."},
+			failures: append([]docFailure{failNoSession,
+				{reason: failBadLogin.reason, messages: failBadLogin.messages, when: "the password is wrong"}, failInactive, failBusy,
+				{reason: "second factor not enabled", messages: []string{msgTOTPNotOn}, keys: "`user_id`", when: "the user has no TOTP on"},
+				{reason: failCodeInvalid.reason, messages: failCodeInvalid.messages, keys: "`user_id`", when: failCodeInvalid.when},
+				{reason: failCodeUsed.reason, messages: failCodeUsed.messages, keys: "`user_id`", when: failCodeUsed.when}},
+				failTOTPLockout...),
+			effects: []string{"Needs the password (checked as by `user-passcheck`, not counted) and a current TOTP code or an unused recovery code; " +
+				"deletes the user's secret, recovery codes and waiting login challenges.", effectTOTPCounted},
+		},
+		"user-totp-status": {
+			returns: []docKey{{"user_id", "the user id asked about"}, {"enabled", "true when TOTP is on (a pending enrolment is not)"},
+				{"recovery_codes_left", "how many recovery codes are unused (0 when TOTP is off)"}},
+			ok:       []string{"Second factor status retrieved."},
+			failures: []docFailure{{reason: "user does not exist", messages: []string{"Could not find the user."}, when: "no user `user_id`"}},
+			effects:  []string{"None.", effectNoAuthz},
+		},
+		"user-login-totp": {
+			returns: []docKey{{"user_id", "the user's id"}, {"user_role", "the user's role"}},
+			ok:      []string{"Login successful."},
+			failures: append([]docFailure{
+				{reason: "challenge invalid or expired", messages: []string{msgChallengeGone},
+					when: "no such challenge, it expired (5 minutes), was used by a successful login, or went with a lock-out or `user-totp-disable`: log in again"},
+				{reason: "user exists but is inactive", messages: []string{msgTOTPLoginFailed}, keys: "`user_id`: the user's id",
+					when: "the admin policy no longer lets the user log in (inactive, locked); the code is not checked"},
+				failCodeInvalid, failCodeUsed}, failTOTPLockout...),
+			effects: []string{"The second step of a `user-login` answered `second factor required`: the same keys as its success, " +
+				"so the frontend continues as after a password login (create a session for `user_id` with `session-new`).",
+				"`code` is the TOTP code from the authenticator app or one of the recovery codes (case, spaces and dashes ignored); " +
+					"each is accepted once. A success consumes the challenge; after a failure it stays usable until it expires.",
+				"**Deletes the session in `session_token`**, when given, whatever the outcome, as `user-login` does.",
+				effectTOTPCounted},
 		},
 		"user-logout": {
 			returns: []docKey{{"user_id", "the session's user id"}},
@@ -455,14 +554,16 @@ func requestDocs() map[string]docs {
 						"(by default: the provider did not verify an e-mail; X never gives one)"},
 				{reason: "social login conflict", messages: []string{"Another login with this account happened at the same time. Please try again."},
 					when: "a concurrent finish linked this provider account or created the user first; nothing was written"},
-				failBusy,
+				failBusy, failSecondFactor,
 			},
 			effects: []string{"**Always deletes the session it was given** once the state was checked, as `user-login` does: after a success create a " +
 				"new session with `session-new` for `user_id`. The state is single-use.",
 				"Finds the user: (1) the provider account's link; (2) else the session's logged-in user (not the anonymous user), which gets the link; " +
 					"(3) else the user with the e-mail the provider verified, which gets the link (an unverified e-mail never links); (4) else a new " +
 					"user, when the role-assignment policy allows it, with the role it names: active, e-mail verified, a password no one knows.",
-				"The admin policy's `login` decision applies to every user, as in `user-login`. Not counted towards the lock-out."},
+				"The admin policy's `login` decision applies to every user, as in `user-login`. Not counted towards the lock-out.",
+				"A user with TOTP on gets `second factor required` and a challenge, as from `user-login`, and finishes with `user-login-totp` " +
+					"(not when a logged-in session links the account)."},
 		},
 		"user-social-list": {
 			returns: []docKey{{"user_id", "`user_id`"},

@@ -224,6 +224,73 @@ func (c *Client) UserSocialUnlink(ctx context.Context, a UserSocialUnlinkArgs) (
 	return c.doTyped(ctx, "user-social-unlink", a)
 }
 
+// UserTOTPEnrollArgs are the arguments of user-totp-enroll: start TOTP enrolment for a session's user: a new secret, its otpauth URL and QR code.
+type UserTOTPEnrollArgs struct {
+	// SessionToken is "session_token": str, required; at most 512 characters.
+	SessionToken string `json:"session_token"`
+	// Password is "password": str, required; at most 1024 characters.
+	Password string `json:"password"`
+}
+
+// UserTOTPEnroll sends user-totp-enroll: start TOTP enrolment for a session's user: a new secret, its otpauth URL and QR code.
+func (c *Client) UserTOTPEnroll(ctx context.Context, a UserTOTPEnrollArgs) (*Reply, error) {
+	return c.doTyped(ctx, "user-totp-enroll", a)
+}
+
+// UserTOTPConfirmArgs are the arguments of user-totp-confirm: turn TOTP on with a first code; answers one-time recovery codes.
+type UserTOTPConfirmArgs struct {
+	// SessionToken is "session_token": str, required; at most 512 characters.
+	SessionToken string `json:"session_token"`
+	// Code is "code": str, required; at most 64 characters.
+	Code string `json:"code"`
+}
+
+// UserTOTPConfirm sends user-totp-confirm: turn TOTP on with a first code; answers one-time recovery codes.
+func (c *Client) UserTOTPConfirm(ctx context.Context, a UserTOTPConfirmArgs) (*Reply, error) {
+	return c.doTyped(ctx, "user-totp-confirm", a)
+}
+
+// UserTOTPDisableArgs are the arguments of user-totp-disable: turn TOTP off with the password and a current or recovery code.
+type UserTOTPDisableArgs struct {
+	// SessionToken is "session_token": str, required; at most 512 characters.
+	SessionToken string `json:"session_token"`
+	// Password is "password": str, required; at most 1024 characters.
+	Password string `json:"password"`
+	// Code is "code": str, required; at most 64 characters.
+	Code string `json:"code"`
+}
+
+// UserTOTPDisable sends user-totp-disable: turn TOTP off with the password and a current or recovery code.
+func (c *Client) UserTOTPDisable(ctx context.Context, a UserTOTPDisableArgs) (*Reply, error) {
+	return c.doTyped(ctx, "user-totp-disable", a)
+}
+
+// UserTOTPStatusArgs are the arguments of user-totp-status: whether a user has TOTP on and how many recovery codes are left.
+type UserTOTPStatusArgs struct {
+	// UserID is "user_id": int, required; within ±2^53.
+	UserID int64 `json:"user_id"`
+}
+
+// UserTOTPStatus sends user-totp-status: whether a user has TOTP on and how many recovery codes are left.
+func (c *Client) UserTOTPStatus(ctx context.Context, a UserTOTPStatusArgs) (*Reply, error) {
+	return c.doTyped(ctx, "user-totp-status", a)
+}
+
+// UserLoginTOTPArgs are the arguments of user-login-totp: finish a login held back for its second factor with a TOTP or recovery code.
+type UserLoginTOTPArgs struct {
+	// Challenge is "challenge": str, required; at most 128 characters.
+	Challenge string `json:"challenge"`
+	// Code is "code": str, required; at most 64 characters.
+	Code string `json:"code"`
+	// SessionToken is "session_token": str, kwarg; at most 512 characters.
+	SessionToken string `json:"session_token,omitempty"`
+}
+
+// UserLoginTOTP sends user-login-totp: finish a login held back for its second factor with a TOTP or recovery code.
+func (c *Client) UserLoginTOTP(ctx context.Context, a UserLoginTOTPArgs) (*Reply, error) {
+	return c.doTyped(ctx, "user-login-totp", a)
+}
+
 // UserNewArgs are the arguments of user-new: sign up a new user (inactive until the e-mail is verified).
 type UserNewArgs struct {
 	// FullName is "full_name": str, required; at most 280 characters.

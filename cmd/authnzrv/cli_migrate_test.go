@@ -17,7 +17,7 @@ import (
 
 // schemaTables are the tables the migrations create, in the order the
 // rollback drops them.
-var schemaTables = []string{"social_logins", "social_states", "hawk_nonces", "lockouts", "login_failures", "apikeys_nosession", "apikeys", "sessions", "users", "roles"}
+var schemaTables = []string{"totp_challenges", "totp_recovery_codes", "totp_secrets", "social_logins", "social_states", "hawk_nonces", "lockouts", "login_failures", "apikeys_nosession", "apikeys", "sessions", "users", "roles"}
 
 // tablesPresent returns which of names db has.
 func tablesPresent(t *testing.T, db identitytest.DB, names ...string) []string {
@@ -116,7 +116,7 @@ func TestMigrateDown(t *testing.T) {
 		names := migrationNames(t)
 		slices.Reverse(names)
 		plan := "migrate down rolls back group 1: " + strings.Join(names, ", ") + "\n" +
-			"it drops the tables social_logins (0 rows), social_states (0 rows), hawk_nonces (0 rows), lockouts (0 rows), login_failures (0 rows), apikeys_nosession (0 rows), apikeys (0 rows), sessions (0 rows), users (%USERS% rows), roles (5 rows)\n"
+			"it drops the tables totp_challenges (0 rows), totp_recovery_codes (0 rows), totp_secrets (0 rows), social_logins (0 rows), social_states (0 rows), hawk_nonces (0 rows), lockouts (0 rows), login_failures (0 rows), apikeys_nosession (0 rows), apikeys (0 rows), sessions (0 rows), users (%USERS% rows), roles (5 rows)\n"
 		serverReady(t, db)
 		r := cli(t, env, "", "migrate", "down")
 		if r.code != 1 || r.stdout != strings.ReplaceAll(plan, "%USERS%", "3") ||

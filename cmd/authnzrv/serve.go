@@ -296,6 +296,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *servic
 		MailTemplates: templates,
 		Bergson:       bergson.opts,
 		Social:        api.SocialOptions{Providers: providers},
+		TOTPIssuer:    cfg.TOTPIssuer,
 	}, api.Deps{
 		Store:     store,
 		Hasher:    hasher,
@@ -469,7 +470,8 @@ func unlockLoop(ctx context.Context, s *services) {
 }
 
 // purgeLoop deletes sessions that expired more than sessionexpiry days ago,
-// now and then every 24 h with ±10 % jitter.
+// expired API keys and expired second-factor challenges, now and then every
+// 24 h with ±10 % jitter.
 func purgeLoop(ctx context.Context, s *services) {
 	for {
 		cutoff := time.Now().UTC().AddDate(0, 0, -s.cfg.SessionExpiry)
@@ -483,6 +485,11 @@ func purgeLoop(ctx context.Context, s *services) {
 			s.log.Error("API key purge", "error", err)
 		} else if n > 0 {
 			s.log.Info("expired API keys purged", "count", n)
+		}
+		if n, err := s.store.PurgeTOTPChallenges(ctx, time.Now().UTC(), 1000); err != nil && ctx.Err() == nil {
+			s.log.Error("second-factor challenge purge", "error", err)
+		} else if n > 0 {
+			s.log.Info("expired second-factor challenges purged", "count", n)
 		}
 		wait := time.Duration(float64(24*time.Hour) * (0.9 + 0.2*rand.Float64()))
 		select {

@@ -42,6 +42,17 @@ builtin := {
 	"apikey-refresh-nosession": 30,
 }
 
+# authnzrv's own request types (not in the reference) with limits of the
+# same kind: the second factor and social login steps.
+own := {
+	"user-login-totp": 10,
+	"user-totp-enroll": 5,
+	"user-totp-confirm": 5,
+	"user-totp-disable": 5,
+	"user-social-start": 10,
+	"user-social-finish": 10,
+}
+
 default configured := {}
 
 configured := data.authnzrv.ratelimits
@@ -51,7 +62,9 @@ config := object.union(defaults, configured)
 # type_limit is the per-request-type limit, when there is one.
 type_limit := configured[input.request] if {
 	not input.request in group_names
-} else := builtin[input.request]
+} else := builtin[input.request] if {
+	builtin[input.request]
+} else := own[input.request]
 
 # Internal request types share a fixed, generous limit, as in the reference.
 group_limit := 3000 if input.group == "internal"

@@ -35,6 +35,17 @@ test_type_limits if {
 	ip_bucket(req("user-new", "user"), {"user-new": 50}).per_minute == 50
 }
 
+test_own_type_limits if {
+	# authnzrv's second factor and social login steps are limited like logins.
+	ip_bucket(req("user-login-totp", "user"), {}) == {"kind": "ip", "per_minute": 10, "burst": 10}
+	ip_bucket(req("user-totp-disable", "user"), {}).per_minute == 5
+	ip_bucket(req("user-social-finish", "user"), {}).per_minute == 10
+	ip_bucket(req("user-social-list", "user"), {}).per_minute == 480
+
+	# An explicit entry wins here too.
+	ip_bucket(req("user-login-totp", "user"), {"user-login-totp": 30}).per_minute == 30
+}
+
 test_email_types if {
 	mail := object.union(req("user-sendemail-signup", "user"), {"email_request": true})
 	d := decide(mail, {})
