@@ -125,7 +125,7 @@ func requestTable() []request {
 
 		// Users (§3).
 		entry("user-new", "sign up a new user (inactive until the e-mail is verified)", (*Server).userNew, groupUser,
-			onFault("DB issue with user creation", msgCreated),
+			onFault("DB issue with user creation", "The user account could not be created because of a server error. Please try again later."),
 			failFields("user_email", nil, "user_id", nil, "send_verification", false)),
 		entry("user-delete", "a user deletes their own account", (*Server).userDelete, groupUser,
 			onFault("user deletion failed in DB", "Could not delete user from DB.")),
