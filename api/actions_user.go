@@ -17,6 +17,12 @@ import (
 
 const msgCreated = "User account created. Please verify your email address to log in."
 
+// maxFullName is the longest stored full name, in characters (the column's
+// width on every database).
+const maxFullName = 280
+
+const msgNameTooLong = "The full name provided is too long. It can have at most 280 characters."
+
 // verifyRetryWait coerces the verify_retry_wait kwarg: hours, default 6,
 // at least 1, at most a year.
 func verifyRetryWait(v any) int64 {
@@ -55,6 +61,13 @@ func (s *Server) userNew(ctx context.Context, rc *reqCtx, a *userNewArgs) (Resul
 		return nil, fail("invalid email", "The email address provided doesn't seem to be a valid email address and cannot be used to sign up for an account on this server.")
 	}
 	email, name := v.NormalizeEmail(a.Email), v.NormalizeFullName(a.FullName)
+	if tooLong(name, maxFullName) {
+		// HTML escaping and NFKC can lengthen a name within the argument's
+		// limit; every database stores at most maxFullName (issue 13,
+		// finding 8).
+		rc.log.Info("sign-up refused: full name too long once normalised", "name", s.deps.PII.Hash(name))
+		return nil, fail("full name too long", msgNameTooLong)
+	}
 	if err := v.FullName(ctx, name); err != nil {
 		rc.log.Info("sign-up refused: full name", "name", s.deps.PII.Hash(name))
 		if errors.Is(err, validate.ErrNoSuffixList) {

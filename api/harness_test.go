@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -56,6 +57,8 @@ type envConfig struct {
 	policy validate.Policy
 	engine engine.Options
 	hasher password.Options
+	// logger receives the server's log (nil: none).
+	logger *slog.Logger
 }
 
 type envOption func(*envConfig)
@@ -74,6 +77,10 @@ func withEngine(f func(*engine.Options)) envOption {
 
 func withHasher(f func(*password.Options)) envOption {
 	return func(c *envConfig) { f(&c.hasher) }
+}
+
+func withLogger(l *slog.Logger) envOption {
+	return func(c *envConfig) { c.logger = l }
 }
 
 // newEnv starts a server on db through the real stack: migrations, system
@@ -132,7 +139,7 @@ func newEnv(t testing.TB, db identitytest.DB, opts ...envOption) *testEnv {
 		t.Fatal(err)
 	}
 	srv, err := api.New(o, api.Deps{
-		Store: store, Hasher: hasher, Engine: eng, Rates: eng, PII: ph,
+		Store: store, Hasher: hasher, Engine: eng, Rates: eng, PII: ph, Logger: cfg.logger,
 		Validator: testValidator{v: v, policy: policy},
 	})
 	if err != nil {

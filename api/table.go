@@ -404,6 +404,8 @@ func requestDocs() map[string]docs {
 					when: "the e-mail is malformed, uses confusable characters, a reserved name or a disposable domain"},
 				{reason: "invalid full name", messages: []string{"The full name provided appears to contain an HTTP link, and cannot be used to sign up for an account on this server."},
 					when: "the full name contains a link or a domain suffix"},
+				{reason: "full name too long", messages: []string{msgNameTooLong},
+					when: "the full name is longer than 280 characters once normalised (HTML escaping and NFKC can lengthen it)"},
 				{reason: "public suffix list not present", messages: []string{"Full name could not be validated because of an internal server error"},
 					when: "the server has no public suffix list (a server fault)"},
 				{reason: "invalid password", messages: []string{"<the password policy's messages>"}, keys: "`user_email`: the normalised e-mail",
