@@ -3,9 +3,15 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -315,5 +321,57 @@ func TestFinding5IdleConnectionsCannotExhaust(t *testing.T) {
 	}
 	if err := idle[299].roundTrip(getHealth); err != nil {
 		t.Fatalf("the newest idle connection: %v", err)
+	}
+}
+
+// selfSignedTLS is a TLS configuration with a fresh certificate for
+// 127.0.0.1.
+func selfSignedTLS(t *testing.T) *tls.Config {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
+}
+
+// TestConnLimitOverTLS: the limit sees through TLS: idle TLS keep-alive
+// connections make room for new ones as plain ones do.
+func TestConnLimitOverTLS(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, cl := newHTTPServer(ln, okHandler(), testLimits(5))
+	hs.TLSConfig = selfSignedTLS(t)
+	done := make(chan error, 1)
+	go func() { done <- hs.ServeTLS(cl, "", "") }()
+	t.Cleanup(func() {
+		hs.Close()
+		<-done
+	})
+	var conns []*tls.Conn
+	for range 8 {
+		c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // the test's own certificate
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		k := &keepAlive{conn: c, r: bufio.NewReader(c)}
+		if err := k.roundTrip(getHealth); err != nil {
+			t.Fatalf("TLS request: %v", err)
+		}
+		conns = append(conns, c)
+	}
+	if n, ev := cl.Open(), cl.Evicted(); n > 5 || ev != 3 {
+		t.Fatalf("%d open, %d evicted after 8 idle TLS connections with a limit of 5", n, ev)
 	}
 }

@@ -32,45 +32,51 @@ type matchEdge struct {
 
 // newMatcher builds the automaton of patterns (empty ones are ignored).
 func newMatcher(patterns []string) *matcher {
-	// A trie with a child list per node, then flattened.
+	sorted := slices.Clone(patterns)
+	slices.Sort(sorted)
+	// The trie as sibling lists: inserted in sorted order, a node's new
+	// child always comes after its existing ones, so the last child is the
+	// only one to compare with and the lists come out sorted.
 	type building struct {
-		kids []matchEdge
-		hit  bool
+		firstKid, lastKid, next int32 // 0: none (the root is no one's kid)
+		c                       byte
+		hit                     bool
 	}
-	trie := []building{{}}
-	for _, p := range patterns {
-		if p == "" {
-			continue
-		}
+	trie := make([]building, 1, len(sorted)*8)
+	for _, p := range sorted {
 		s := int32(0)
 		for i := 0; i < len(p); i++ {
-			next := int32(-1)
-			for _, e := range trie[s].kids {
-				if e.c == p[i] {
-					next = e.to
-					break
-				}
+			last := trie[s].lastKid
+			if last != 0 && trie[last].c == p[i] {
+				s = last
+				continue
 			}
-			if next < 0 {
-				next = int32(len(trie))
-				trie = append(trie, building{})
-				trie[s].kids = append(trie[s].kids, matchEdge{c: p[i], to: next})
+			n := int32(len(trie))
+			trie = append(trie, building{c: p[i]})
+			if last == 0 {
+				trie[s].firstKid = n
+			} else {
+				trie[last].next = n
 			}
-			s = next
+			trie[s].lastKid = n
+			s = n
 		}
-		trie[s].hit = true
+		if p != "" {
+			trie[s].hit = true
+		}
 	}
-	m := &matcher{nodes: make([]matchNode, len(trie))}
+	m := &matcher{nodes: make([]matchNode, len(trie)), edges: make([]matchEdge, 0, len(trie))}
 	for i, b := range trie {
-		slices.SortFunc(b.kids, func(x, y matchEdge) int { return int(x.c) - int(y.c) })
-		m.nodes[i] = matchNode{first: int32(len(m.edges)), n: int32(len(b.kids)), hit: b.hit}
-		m.edges = append(m.edges, b.kids...)
+		m.nodes[i] = matchNode{first: int32(len(m.edges)), hit: b.hit}
+		for k := b.firstKid; k != 0; k = trie[k].next {
+			m.edges = append(m.edges, matchEdge{c: trie[k].c, to: k})
+		}
+		m.nodes[i].n = int32(len(m.edges)) - m.nodes[i].first
 	}
 	// Fail links breadth first: a node's link is found from its parent's.
-	queue := []int32{0}
-	for len(queue) > 0 {
-		u := queue[0]
-		queue = queue[1:]
+	queue := make([]int32, 1, len(trie))
+	for head := 0; head < len(queue); head++ {
+		u := queue[head]
 		for _, e := range m.children(u) {
 			v := e.to
 			queue = append(queue, v)
