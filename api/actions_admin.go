@@ -28,7 +28,7 @@ func (s *Server) userDelete(ctx context.Context, rc *reqCtx, a *userDeleteArgs) 
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return nil, err
 	}
-	if err != nil || u.Email != a.Email {
+	if err != nil || !s.sameEmail(u.Email, a.Email) {
 		if err := s.dummy(ctx); err != nil {
 			return nil, hashErr(rc, err)
 		}
@@ -422,7 +422,11 @@ func (s *Server) userSetEmailSent(ctx context.Context, rc *reqCtx, a *emailSentA
 	if a.EmailType != "signup" && a.EmailType != "forgotpass" {
 		return nil, fail("invalid request: invalid email_type requested", "Invalid email sent notification request.")
 	}
-	u, err := s.deps.Store.SetEmailSent(ctx, a.Email, a.EmailType, s.now())
+	email := a.Email
+	if found, err := s.userByEmail(ctx, a.Email); err == nil {
+		email = found.Email
+	}
+	u, err := s.deps.Store.SetEmailSent(ctx, email, a.EmailType, s.now())
 	if errors.Is(err, identity.ErrNotFound) {
 		return nil, fail("could not update the email sent status in DB", "Email sent notification request failed.")
 	}

@@ -109,7 +109,7 @@ func (s *Server) userSendEmailSignup(ctx context.Context, rc *reqCtx, a *sendSig
 		return nil, fail("not allowed to send verification email to target user, send_verification = False", "Not allowed to send an email verification request.")
 	}
 	wantID, _ := strictInt(a.CreatedInfo["user_id"])
-	u, err := s.deps.Store.UserByEmail(ctx, a.EmailAddress)
+	u, err := s.userByEmail(ctx, a.EmailAddress)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return nil, err
 	}
@@ -168,7 +168,7 @@ func (s *Server) userSendEmailForgotPass(ctx context.Context, rc *reqCtx, a *sen
 	if !ok {
 		return nil, fail("missing 'emailserver', 'emailsender', 'emailport' in request", "Invalid email server settings provided. Can't send an email.")
 	}
-	u, err := s.deps.Store.UserByEmail(ctx, a.EmailAddress)
+	u, err := s.userByEmail(ctx, a.EmailAddress)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return nil, err
 	}

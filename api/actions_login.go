@@ -112,7 +112,7 @@ func (s *Server) userLogin(ctx context.Context, rc *reqCtx, a *loginArgs) (Resul
 	if err := s.dummy(ctx); err != nil {
 		return nil, hashErr(rc, err)
 	}
-	u, err := s.deps.Store.UserByEmail(ctx, s.deps.Validator.NormalizeEmail(a.Email))
+	u, err := s.userByEmail(ctx, a.Email)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return nil, err
 	}
@@ -247,7 +247,7 @@ func (s *Server) userPasscheckNoSession(ctx context.Context, rc *reqCtx, a *pass
 	if err := s.dummy(ctx); err != nil {
 		return nil, hashErr(rc, err)
 	}
-	u, err := s.deps.Store.UserByEmail(ctx, s.deps.Validator.NormalizeEmail(a.Email))
+	u, err := s.userByEmail(ctx, a.Email)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return nil, err
 	}

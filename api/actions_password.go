@@ -57,7 +57,7 @@ func (s *Server) changePassword(ctx context.Context, rc *reqCtx, a changePassArg
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return nil, err
 	}
-	if err != nil || u.Email != email || !u.IsActive {
+	if err != nil || !s.sameEmail(u.Email, email) || !u.IsActive {
 		if err := s.dummy(ctx); err != nil {
 			return nil, hashErr(rc, err)
 		}
@@ -97,7 +97,7 @@ func (s *Server) changePassword(ctx context.Context, rc *reqCtx, a changePassArg
 	if !valid {
 		return nil, refuse("new password is insecure", append(msgs, "The new password you entered is insecure. It must be at least 12 characters long and be sufficiently complex.")...)
 	}
-	if err := s.deps.Store.SetPasswordHash(ctx, uid, email, hash); err != nil {
+	if err := s.deps.Store.SetPasswordHash(ctx, uid, u.Email, hash); err != nil {
 		return nil, refuse("DB error when updating password", append(msgs, "Password could not be changed.")...).because(err)
 	}
 	msgs = append(msgs, "Password changed successfully.")
@@ -147,7 +147,7 @@ func (s *Server) userResetPassNoSession(ctx context.Context, rc *reqCtx, a *rese
 
 func (s *Server) resetPassword(ctx context.Context, rc *reqCtx, email, newPassword string, wantActive bool, badUser, weakReason, weakMsg string) (Result, error) {
 	next := password.Truncate(newPassword) // the policy judges what will be hashed
-	u, err := s.deps.Store.UserByEmail(ctx, email)
+	u, err := s.userByEmail(ctx, email)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return nil, err
 	}

@@ -18,6 +18,12 @@ import (
 
 const msgCreated = "User account created. Please verify your email address to log in."
 
+// maxFullName is the longest stored full name, in characters (the column's
+// width on every database).
+const maxFullName = 280
+
+const msgNameTooLong = "The full name provided is too long. It can have at most 280 characters."
+
 // verifyRetryWait coerces the verify_retry_wait kwarg: hours, default 6,
 // at least 1, at most a year.
 func verifyRetryWait(v any) int64 {
@@ -57,6 +63,13 @@ func (s *Server) userNew(ctx context.Context, rc *reqCtx, a *userNewArgs) (Resul
 		return nil, fail("invalid email", "The email address provided doesn't seem to be a valid email address and cannot be used to sign up for an account on this server.")
 	}
 	email, name := v.NormalizeEmail(a.Email), v.NormalizeFullName(a.FullName)
+	if tooLong(name, maxFullName) {
+		// HTML escaping and NFKC can lengthen a name within the argument's
+		// limit; every database stores at most maxFullName (issue 13,
+		// finding 8).
+		rc.log.Info("sign-up refused: full name too long once normalised", "name", s.deps.PII.Hash(name))
+		return nil, fail("full name too long", msgNameTooLong)
+	}
 	if err := v.FullName(ctx, name); err != nil {
 		rc.log.Info("sign-up refused: full name", "name", s.deps.PII.Hash(name))
 		if errors.Is(err, validate.ErrNoSuffixList) {
@@ -134,7 +147,7 @@ type emailArgs struct {
 // userSetEmailVerified is user-set-emailverified (actions.md §6.3); it acts
 // only on users whose e-mail is not yet verified (quirk #26).
 func (s *Server) userSetEmailVerified(ctx context.Context, rc *reqCtx, a *emailArgs) (Result, error) {
-	u, err := s.deps.Store.UserByEmail(ctx, a.Email)
+	u, err := s.userByEmail(ctx, a.Email)
 	if errors.Is(err, identity.ErrNotFound) {
 		return nil, fail("could not find user in DB by email", "Email verification toggle request failed.")
 	}
@@ -150,10 +163,10 @@ func (s *Server) userSetEmailVerified(ctx context.Context, rc *reqCtx, a *emailA
 		if !d.Allowed {
 			return nil, fail("email verification refused by the policy: "+d.Reason, "Email verification toggle request failed.")
 		}
-		if err := s.deps.Store.VerifyEmail(ctx, a.Email, role); err != nil {
+		if err := s.deps.Store.VerifyEmail(ctx, u.Email, role); err != nil {
 			return nil, err
 		}
-		if u, err = s.deps.Store.UserByEmail(ctx, a.Email); err != nil {
+		if u, err = s.deps.Store.UserByEmail(ctx, u.Email); err != nil {
 			return nil, err
 		}
 	}
@@ -165,7 +178,7 @@ func (s *Server) userSetEmailVerified(ctx context.Context, rc *reqCtx, a *emailA
 
 // userLookupEmail is user-lookup-email (actions.md §5.2).
 func (s *Server) userLookupEmail(ctx context.Context, rc *reqCtx, a *emailArgs) (Result, error) {
-	u, err := s.deps.Store.UserByEmail(ctx, a.Email)
+	u, err := s.userByEmail(ctx, a.Email)
 	if errors.Is(err, identity.ErrNotFound) {
 		return nil, fail("user email not found in DB", "User look up failed.")
 	}
@@ -199,4 +212,22 @@ func (s *Server) userList(ctx context.Context, rc *reqCtx, a *userListArgs) (Res
 		out[i] = userInfo(&us[i])
 	}
 	return Result{"success": true, "user_info": out, "messages": []string{"User look up successful."}}, nil
+}
+
+// userByEmail finds the user with this e-mail as sign-up stores it
+// (normalised: `Alice@Example.org` finds alice@example.org), or, for a row
+// stored otherwise (carried over from another system), exactly as given.
+func (s *Server) userByEmail(ctx context.Context, email string) (*identity.User, error) {
+	norm := s.deps.Validator.NormalizeEmail(email)
+	u, err := s.deps.Store.UserByEmail(ctx, norm)
+	if errors.Is(err, identity.ErrNotFound) && norm != email {
+		return s.deps.Store.UserByEmail(ctx, email)
+	}
+	return u, err
+}
+
+// sameEmail reports whether a user's stored e-mail is the one a request
+// names, compared as sign-up stores e-mails.
+func (s *Server) sameEmail(stored, given string) bool {
+	return stored == given || stored == s.deps.Validator.NormalizeEmail(given)
 }

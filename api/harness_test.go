@@ -58,14 +58,15 @@ type envConfig struct {
 	policy validate.Policy
 	engine engine.Options
 	hasher password.Options
-	log    *slog.Logger
+	// logger receives the server's log (nil: none).
+	logger *slog.Logger
 }
 
 type envOption func(*envConfig)
 
 // withLog sends the server's log to w as text lines.
 func withLog(w io.Writer) envOption {
-	return func(c *envConfig) { c.log = slog.New(slog.NewTextHandler(w, nil)) }
+	return withLogger(slog.New(slog.NewTextHandler(w, nil)))
 }
 
 func withOptions(f func(*api.Options)) envOption {
@@ -82,6 +83,10 @@ func withEngine(f func(*engine.Options)) envOption {
 
 func withHasher(f func(*password.Options)) envOption {
 	return func(c *envConfig) { f(&c.hasher) }
+}
+
+func withLogger(l *slog.Logger) envOption {
+	return func(c *envConfig) { c.logger = l }
 }
 
 // newEnv starts a server on db through the real stack: migrations, system
@@ -140,8 +145,8 @@ func newEnv(t testing.TB, db identitytest.DB, opts ...envOption) *testEnv {
 		t.Fatal(err)
 	}
 	srv, err := api.New(o, api.Deps{
-		Store: store, Hasher: hasher, Engine: eng, Rates: eng, PII: ph,
-		Validator: testValidator{v: v, policy: policy}, Logger: cfg.log,
+		Store: store, Hasher: hasher, Engine: eng, Rates: eng, PII: ph, Logger: cfg.logger,
+		Validator: testValidator{v: v, policy: policy},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -146,7 +146,7 @@ func requestTable() []request {
 
 		// Users (§3).
 		entry("user-new", "sign up a new user (inactive until the e-mail is verified)", (*Server).userNew, groupUser,
-			onFault("DB issue with user creation", msgCreated),
+			onFault("DB issue with user creation", "The user account could not be created because of a server error. Please try again later."),
 			failFields("user_email", nil, "user_id", nil, "send_verification", false)),
 		entry("user-delete", "a user deletes their own account", (*Server).userDelete, groupUser,
 			onFault("user deletion failed in DB", "Could not delete user from DB.")),
@@ -595,6 +595,8 @@ func requestDocs() map[string]docs {
 					when: "the e-mail is malformed, uses confusable characters, a reserved name or a disposable domain"},
 				{reason: "invalid full name", messages: []string{"The full name provided appears to contain an HTTP link, and cannot be used to sign up for an account on this server."},
 					when: "the full name contains a link or a domain suffix"},
+				{reason: "full name too long", messages: []string{msgNameTooLong},
+					when: "the full name is longer than 280 characters once normalised (HTML escaping and NFKC can lengthen it)"},
 				{reason: "public suffix list not present", messages: []string{"Full name could not be validated because of an internal server error"},
 					when: "the server has no public suffix list (a server fault)"},
 				{reason: "invalid password", messages: []string{"<the password policy's messages>"}, keys: "`user_email`: the normalised e-mail",

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,7 +47,8 @@ type planBucket struct {
 	perMinute, burst int
 }
 
-// maxRateType bounds the request type in a plan key and in bucket keys.
+// maxRateType bounds the request type and group in a plan key and in
+// bucket keys.
 const maxRateType = 64
 
 func presence(req limiter.Request) uint8 {
@@ -74,6 +77,9 @@ func (e *Engine) RateLimits(ctx context.Context, req limiter.Request) (limiter.D
 	if len(req.Type) > maxRateType {
 		req.Type = req.Type[:maxRateType]
 	}
+	if len(req.Group) > maxRateType {
+		req.Group = req.Group[:maxRateType]
+	}
 	k := ratePlanKey{rev: r.id, typ: req.Type, group: req.Group, email: req.EmailRequest, has: presence(req)}
 	plan, cached := e.plans.Get(k)
 	var err error
@@ -99,6 +105,20 @@ func rateRule(d limiter.Decision) string {
 	return strconv.Itoa(len(d.Buckets)) + " buckets"
 }
 
+// maxIdentifier bounds an identifier in a bucket key. Callers pass keyed
+// digests (32 hex characters); a longer value (a caller that passed the raw
+// one) is replaced by its SHA-256, so that a key never grows with the input
+// (issue 13, finding 4).
+const maxIdentifier = 64
+
+func bounded(id string) string {
+	if len(id) <= maxIdentifier {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "sha256-" + hex.EncodeToString(sum[:])
+}
+
 // decision names a plan's buckets for one request.
 func (p *ratePlan) decision(req limiter.Request) limiter.Decision {
 	d := limiter.Decision{Refuse: p.refuse}
@@ -109,15 +129,15 @@ func (p *ratePlan) decision(req limiter.Request) limiter.Decision {
 		var key string
 		switch b.kind {
 		case "ip":
-			key = "ip:" + req.Type + ":" + req.ClientIP
+			key = "ip:" + req.Type + ":" + bounded(req.ClientIP)
 		case "email":
-			key = "email:" + req.Type + ":" + req.Email
+			key = "email:" + req.Type + ":" + bounded(req.Email)
 		case "user":
 			key = "user:" + strconv.FormatInt(req.UserID, 10)
 		case "session":
-			key = "session:" + req.Session
+			key = "session:" + bounded(req.Session)
 		case "apikey":
-			key = "apikey:" + req.APIKey
+			key = "apikey:" + bounded(req.APIKey)
 		default:
 			key = b.kind + ":" + req.Type
 		}

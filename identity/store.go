@@ -366,9 +366,11 @@ func (s *Store) VerifyEmail(ctx context.Context, email, role string) error {
 	return nil
 }
 
-// SetPasswordHash stores a new password hash for the user with this id and e-mail.
+// SetPasswordHash stores a new password hash for the user with this id and
+// (stored) e-mail; ErrNotFound when no such user is there (nothing was
+// changed: never a success without the new password).
 func (s *Store) SetPasswordHash(ctx context.Context, userID int64, email, hash string) error {
-	_, err := s.db.NewUpdate().Model((*User)(nil)).
+	res, err := s.db.NewUpdate().Model((*User)(nil)).
 		Set("password = ?", hash).
 		Set("last_updated = ?", s.now()).
 		Where("user_id = ?", userID).
@@ -378,6 +380,9 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID int64, email, hash s
 		return fmt.Errorf("identity: update password: %w", err)
 	}
 	s.invalidate(ctx, userKey(userID))
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return ErrNotFound
+	}
 	return nil
 }
 

@@ -563,16 +563,14 @@ func serve(ctx context.Context, s *services) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	hs := &http.Server{
-		Handler: s.api,
-		// net/http's own lines (TLS handshake errors, panics, bad
-		// responses) in the server's format.
-		ErrorLog:          slog.NewLogLogger(log.With("source", "net/http").Handler(), slog.LevelWarn),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      90 * time.Second,
-		IdleTimeout:       120 * time.Second,
-	}
+	// At most --maxconns connections, idle ones closed first to make room
+	// (connlimit.go); keep-alive connections close after --idletimeout.
+	warnDescriptors(log, cfg.MaxConns)
+	hs, limited := newHTTPServer(ln, s.api, limitsOf(cfg.MaxConns, cfg.IdleTimeout))
+	ln = limited
+	// net/http's own lines (TLS handshake errors, panics, bad responses)
+	// in the server's format.
+	hs.ErrorLog = slog.NewLogLogger(log.With("source", "net/http").Handler(), slog.LevelWarn)
 	tlsOn := cfg.TLSCertFile != "" && cfg.TLSCertKey != ""
 	if tlsOn {
 		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}

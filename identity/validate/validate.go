@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/pmezard/go-difflib/difflib"
 	"golang.org/x/text/cases"
@@ -130,9 +131,9 @@ type Validator struct {
 	fqdn       string
 	common     map[string]struct{}
 	disposable map[string]struct{}
-	suffixes   map[string]struct{} // ".com", ".co.uk", ".*.ck", …; nil when unavailable
-	// maxSuffix is the length in bytes of the longest entry of suffixes.
-	maxSuffix int
+	// suffixes finds ".com", ".co.uk", ".*.ck", … in a text; nil when the
+	// list is unavailable.
+	suffixes *matcher
 }
 
 // lines returns the non-empty lines of b.
@@ -178,13 +179,13 @@ func New(o Options) (*Validator, error) {
 		path = DefaultSuffixFile
 	}
 	if b, err := os.ReadFile(path); err == nil {
-		v.suffixes = map[string]struct{}{}
+		var suffixes []string
 		for l := range lines(b, func(l string) bool { return strings.HasPrefix(l, "//") }) {
 			if t := strings.TrimSpace(l); t != "" {
-				v.suffixes["."+t] = struct{}{}
-				v.maxSuffix = max(v.maxSuffix, len(t)+1)
+				suffixes = append(suffixes, "."+t)
 			}
 		}
+		v.suffixes = newMatcher(suffixes)
 	}
 	return v, nil
 }
@@ -254,11 +255,20 @@ weblog work`) {
 // a trailing newline is refused (quirk #15 fixed).
 var emailRe = regexp.MustCompile("^[A-Za-z0-9.!#$%&\u2019*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,253}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,253}[A-Za-z0-9])?)*$")
 
-// Email reports whether a raw sign-up e-mail is acceptable: one '@', a local
-// part that is not reserved (compared case-folded: quirk #14 fixed), the
-// HTML5 pattern, and a domain not on the disposable list. (The confusables
-// rule can never reject what the pattern accepts, security.md §3.1.)
+// MaxEmailLength is the longest e-mail address Email accepts, in
+// characters (the API's limit for every e-mail argument).
+const MaxEmailLength = 280
+
+// Email reports whether a raw sign-up e-mail is acceptable: at most
+// MaxEmailLength characters, one '@', a local part that is not reserved
+// (compared case-folded: quirk #14 fixed), the HTML5 pattern, and a domain
+// not on the disposable list. (The confusables rule can never reject what the
+// pattern accepts, security.md §3.1.) Its time is bounded whatever the
+// input's length.
 func (v *Validator) Email(email string) bool {
+	if len(email) > utf8.UTFMax*MaxEmailLength || utf8.RuneCountInString(email) > MaxEmailLength {
+		return false
+	}
 	if strings.Count(email, "@") != 1 {
 		return false
 	}
@@ -274,10 +284,13 @@ func (v *Validator) Email(email string) bool {
 }
 
 // FullName checks a normalised full name for links: "http" (any case), "://"
-// or any public-suffix string. Its cost is linear in the name's length (at
-// most the longest suffix's length per '.'), and it stops with ctx's error
-// when ctx ends.
+// or any public-suffix string. Its time is linear in the name's length
+// whatever the name holds (one pass of an Aho–Corasick automaton), and it
+// stops with ctx's error when ctx ends.
 func (v *Validator) FullName(ctx context.Context, normalized string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	folded := casefold(normalized)
 	if strings.Contains(folded, "http") || strings.Contains(normalized, "://") {
 		return ErrFullNameLink
@@ -285,21 +298,12 @@ func (v *Validator) FullName(ctx context.Context, normalized string) error {
 	if v.suffixes == nil {
 		return ErrNoSuffixList
 	}
-	// A suffix string starts with '.', so it occurs in the name iff some
-	// substring starting at a '.', no longer than the longest suffix, is one.
-	for i := 0; i < len(folded); i++ {
-		if folded[i] != '.' {
-			continue
-		}
-		if i%1024 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		end := min(len(folded), i+v.maxSuffix)
-		for j := i + 2; j <= end; j++ {
-			if _, hit := v.suffixes[folded[i:j]]; hit {
-				return ErrFullNameLink
-			}
-		}
+	hit, err := v.suffixes.in(ctx, folded)
+	switch {
+	case err != nil:
+		return err
+	case hit:
+		return ErrFullNameLink
 	}
 	return nil
 }
@@ -346,9 +350,37 @@ const (
 	msgDigits   = "Your password cannot be all numbers."
 )
 
+// maxCompared bounds, in characters, what the similarity check compares of
+// the password and of each string it is compared with. Similarity is
+// quadratic; the bound is above the API's limits (1024 for a password, 280
+// for a name or an e-mail), so that it changes no answer there, while longer
+// input costs a bounded time.
+const maxCompared = 1024
+
+// prefix returns the first n characters of s.
+func prefix(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
+}
+
+// MsgCancelled is Password's message when its context ended before the
+// checks did.
+const MsgCancelled = "The password could not be checked: the request was cancelled."
+
 // Password runs the policy's checks on a (truncated) password and returns
-// the failure messages in the reference's order.
+// the failure messages in the reference's order. Its time is linear in the
+// inputs' length (the similarity check compares bounded prefixes); when ctx
+// ends first, it fails with MsgCancelled.
 func (v *Validator) Password(ctx context.Context, pw, email, fullName string, p Policy) (bool, []string) {
+	if ctx.Err() != nil {
+		return false, []string{MsgCancelled}
+	}
 	var msgs []string
 	if n := len([]rune(squeeze(strings.TrimSpace(pw)))); n < p.MinLength {
 		msgs = append(msgs, fmt.Sprintf("Your password is too short. It must have at least %d characters.", p.MinLength))
@@ -356,9 +388,12 @@ func (v *Validator) Password(ctx context.Context, pw, email, fullName string, p 
 	if _, common := v.common[casefold(pw)]; common {
 		msgs = append(msgs, msgCommon)
 	}
-	folded := squeeze(strings.TrimSpace(casefold(pw)))
+	folded := prefix(squeeze(strings.TrimSpace(casefold(pw))), maxCompared)
 	for _, other := range []string{v.fqdn, email, fullName} {
-		if Similarity(folded, casefold(other)) >= float64(p.MaxUnsafeSimilarity) {
+		if ctx.Err() != nil {
+			return false, []string{MsgCancelled}
+		}
+		if Similarity(folded, casefold(prefix(other, maxCompared))) >= float64(p.MaxUnsafeSimilarity) {
 			msgs = append(msgs, msgSimilar)
 			break
 		}
@@ -385,6 +420,9 @@ func (v *Validator) Password(ctx context.Context, pw, email, fullName string, p 
 		if all {
 			msgs = append(msgs, msgDigits)
 		}
+	}
+	if ctx.Err() != nil {
+		return false, []string{MsgCancelled}
 	}
 	if len(msgs) == 0 && v.o.PwnedCheck {
 		if n := v.pwnedCount(ctx, pw); n >= p.MinPwnedMatches && n > 0 {
