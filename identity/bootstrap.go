@@ -142,3 +142,29 @@ func (s *Store) Roles(ctx context.Context) ([]Role, error) {
 	}
 	return rs, nil
 }
+
+// EnsureRoles adds to the roles table the roles of roles it lacks (a model
+// that gained a role since the database was set up) and returns them.
+// Concurrent callers (instances starting or reloading together) may both
+// try: a role another one added in between is not an error.
+func (s *Store) EnsureRoles(ctx context.Context, roles []string) ([]string, error) {
+	var have []string
+	if err := s.db.NewSelect().Model((*Role)(nil)).Column("name").Scan(ctx, &have); err != nil {
+		return nil, fmt.Errorf("identity: read roles: %w", err)
+	}
+	var added []string
+	for _, r := range roles {
+		if slices.Contains(have, r) || slices.Contains(added, r) {
+			continue
+		}
+		_, err := s.db.NewInsert().Model(&Role{Name: r, Desc: "Role with " + r + " privileges"}).Exec(ctx)
+		switch {
+		case isUniqueViolation(err):
+		case err != nil:
+			return added, fmt.Errorf("identity: add role %q: %w", r, err)
+		default:
+			added = append(added, r)
+		}
+	}
+	return added, nil
+}

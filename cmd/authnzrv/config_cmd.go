@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/authnzrv/authnzrv/config"
+	"github.com/authnzrv/authnzrv/engine"
 	"github.com/authnzrv/authnzrv/identity/validate"
 )
 
@@ -47,7 +48,10 @@ environment, which beats the env file (--envfile), which beats the default.`,
 		Use:   "check",
 		Short: `load and validate the configuration; print "configuration ok" or the error (exit 1)`,
 		Long: `Load and validate the configuration as the server's start does, without opening
-the database or listening. Prints "configuration ok" (exit 0) or the one-line
+the database or listening: the settings, the password policy and Argon2
+parameters, the permissions model and policies (compiled and tested, with
+every role the server assigns), the rate limits, the Hawk senders file and
+the social login providers file. Prints "configuration ok" (exit 0) or the one-line
 error (exit 1); notes about disagreeing sources and ignored or unknown
 variables go to standard error.`,
 		Args: cobra.NoArgs,
@@ -104,6 +108,23 @@ func checkConfig(cmd *cobra.Command) (*config.Config, error) {
 	}
 	if _, err := parseArgon2Params(cfg.Argon2Params); err != nil {
 		return nil, err
+	}
+	rates, err := config.ParseRateLimits(cfg.RateLimits)
+	if err != nil {
+		return nil, err
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	bergson, err := newBergsonSetup(cfg, quiet)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := loadSocialProviders(cfg, quiet); err != nil {
+		return nil, err
+	}
+	gate := &modelGate{}
+	if _, err := engine.New(cmd.Context(), engine.Options{PolicyDir: cfg.Policies, ModelFile: cfg.Permissions, RateLimits: rates,
+		HawkSenders: bergson.engineSenders(), Admit: gate.admit}); err != nil {
+		return nil, fmt.Errorf("policies: %w", err)
 	}
 	return cfg, nil
 }

@@ -22,6 +22,10 @@ type modelGate struct {
 	// store is the database whose users' roles are checked; nil until the
 	// start has found the database to hold users.
 	store atomic.Pointer[identity.Store]
+	// live is set once the start has written what it writes: from then on
+	// an admitted set's new roles are added to the roles table (before,
+	// the start's bootstrap adds them).
+	live atomic.Bool
 }
 
 // admit is the engine's Admit.
@@ -45,6 +49,14 @@ func (g *modelGate) admit(ctx context.Context, a engine.Admission) error {
 		}
 	}
 	if len(dropped) == 0 {
+		if !g.live.Load() {
+			return nil
+		}
+		// The users' roles reference the roles table: a role the model
+		// gained must be there before anyone is given it.
+		if _, err := st.EnsureRoles(ctx, a.Model.Roles); err != nil {
+			return fmt.Errorf("permissions model %s: %w", a.ModelName, err)
+		}
 		return nil
 	}
 	sort.Strings(dropped)

@@ -222,5 +222,24 @@ func TestReloadRefusesDroppedHeldRoleAndHealthShowsIt(t *testing.T) {
 	if !strings.Contains(string(data), `"auditor"`) || pr["Error"] != "" || h["Policy-Revision"] == rev || pr["Revision"] != h["Policy-Revision"] {
 		t.Fatalf("after the accepted reload: %v", h)
 	}
+	// The role the reload brought is in the database: users can be given it.
+	if r := cli(t, env, "", "user", "set-role", "staffer@example.org", "auditor"); r.code != 0 {
+		t.Fatalf("set-role to the reloaded model's new role: %s", r.all())
+	}
+	srv.stop(t)
+
+	// A start with a model that gained a role adds it as well.
+	data = []byte(strings.Replace(string(data), `"auditor",`, `"auditor", "reviewer",`, 1))
+	if err := os.WriteFile(model, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv = launch(t, bin, env)
+	srv.healthy(t, port)
+	if r := cli(t, env, "", "user", "set-role", "staffer@example.org", "reviewer"); r.code != 0 {
+		t.Fatalf("set-role to the new model's role after a start: %s", r.all())
+	}
+	if !strings.Contains(srv.logText(), "roles of the permissions model added to the database") {
+		t.Fatalf("the added role is not logged:\n%s", srv.logText())
+	}
 	srv.stop(t)
 }

@@ -325,6 +325,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *servic
 	if err := bootstrap(ctx, store, hasher, eng.Roles(), cfg, log); err != nil {
 		return nil, err
 	}
+	gate.live.Store(true) // reloads add their model's new roles from now on
 	return &services{cfg: cfg, log: log, store: store, listen: listen, engine: eng, hasher: hasher, api: srv,
 		social: providers, close: closeAll}, nil
 }
@@ -415,7 +416,11 @@ func bootstrap(ctx context.Context, store *identity.Store, hasher *password.Hash
 	}
 	if !res.Created {
 		log.Info("database already set up")
-		return nil
+		added, err := store.EnsureRoles(ctx, roles)
+		if len(added) > 0 {
+			log.Info("roles of the permissions model added to the database", "roles", strings.Join(added, ","))
+		}
+		return err
 	}
 	path, err := writeCredentials(pending, cfg.BaseDir, res)
 	if err != nil {

@@ -84,7 +84,7 @@ func checkRole(ctx context.Context, e *engine.Engine, st *identity.Store, role s
 		return err
 	}
 	if !slices.ContainsFunc(stored, func(r identity.Role) bool { return r.Name == role }) {
-		return fmt.Errorf("role %q is in the permissions model but not in the database yet (the server adds the model's roles when it starts)", role)
+		return fmt.Errorf("role %q is in the permissions model but not in the database yet (the server adds the model's roles when it starts or reloads the policies)", role)
 	}
 	return nil
 }
