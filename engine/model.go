@@ -103,95 +103,101 @@ func ParseModel(data []byte) (*Model, error) {
 }
 
 // Validate checks that every name the policies use is declared and every
-// limit is well-formed.
+// limit is well-formed. Every problem is reported with its JSON path.
 func (m *Model) Validate() error {
-	var errs ModelErrors
-	add := func(path, format string, a ...any) { errs = append(errs, ModelError{path, fmt.Sprintf(format, a...)}) }
-	in := func(list []string, v string) bool { return slices.Contains(list, v) }
+	c := &modelCheck{m: m}
 	for _, r := range []string{"superuser", "anonymous", "locked"} {
-		if !in(m.Roles, r) {
-			add("roles", "must contain %q", r)
+		if !slices.Contains(m.Roles, r) {
+			c.add("roles", "must contain %q", r)
 		}
 	}
 	for _, name := range sortedKeys(m.Limits) {
-		lt := m.Limits[name]
-		p := "limits." + name
-		if lt.Type != "int" && lt.Type != "float" {
-			add(p+".type", "%q is not int or float", lt.Type)
-		}
-		if lt.Operator == "" {
-			add(p, "limit type without operator")
-		} else if lt.Operator != "gt" && lt.Operator != "lt" {
-			add(p+".operator", "%q is not gt or lt", lt.Operator)
-		}
+		c.limitType("limits."+name, m.Limits[name])
 	}
 	for _, item := range sortedKeys(m.ItemPolicy) {
-		rule := m.ItemPolicy[item]
-		p := "item_policy." + item
-		if !in(m.Items, item) {
-			add(p, "unknown item (not in items)")
-		}
-		for i, a := range rule.ValidRoleActions {
-			if !in(m.Actions, a) {
-				add(fmt.Sprintf("%s.valid_role_actions[%d]", p, i), "action %q not in actions", a)
-			}
-		}
-		for i, v := range rule.ValidVisibilities {
-			if !in(m.Visibilities, v) {
-				add(fmt.Sprintf("%s.valid_visibilities[%d]", p, i), "visibility %q not in visibilities", v)
-			}
-		}
-		for i, r := range rule.InvalidRoles {
-			if !in(m.Roles, r) {
-				add(fmt.Sprintf("%s.invalid_roles[%d]", p, i), "role %q not in roles", r)
-			}
-		}
+		c.itemRule("item_policy."+item, item, m.ItemPolicy[item])
 	}
 	for _, role := range sortedKeys(m.RolePolicy) {
-		rule := m.RolePolicy[role]
-		p := "role_policy." + role
-		if !in(m.Roles, role) {
-			add(p, "unknown role (not in roles)")
-		}
-		for i, it := range rule.CanOwnItems {
-			if !in(m.Items, it) {
-				add(fmt.Sprintf("%s.can_own_items[%d]", p, i), "item %q not in items", it)
-			}
-		}
-		for i, a := range rule.AllowedActionsForOwned {
-			if !in(m.Actions, a) {
-				add(fmt.Sprintf("%s.allowed_actions_for_owned[%d]", p, i), "action %q not in actions", a)
-			}
-		}
-		for _, vis := range sortedKeys(rule.AllowedActionsForOther) {
-			vp := p + ".allowed_actions_for_other." + vis
-			if !in(m.Visibilities, vis) {
-				add(vp, "visibility not in visibilities")
-			}
-			for i, a := range rule.AllowedActionsForOther[vis] {
-				if !in(m.Actions, a) {
-					add(fmt.Sprintf("%s[%d]", vp, i), "action %q not in actions", a)
-				}
-			}
-		}
-		for _, name := range sortedKeys(rule.Limits) {
-			l := rule.Limits[name]
-			lp := p + ".limits." + name
-			if l.Type == "" && l.Limit == "" {
-				continue // an empty limit: no limit
-			}
-			if _, ok := m.Limits[l.Type]; !ok {
-				add(lp+".type", "limit type %q not in limits", l.Type)
-			}
-			if _, err := l.Limit.Float64(); err != nil {
-				add(lp+".limit", "not a number")
-			}
-		}
+		c.roleRule("role_policy."+role, role, m.RolePolicy[role])
 	}
-	if len(errs) > 0 {
-		return errs
+	if len(c.errs) > 0 {
+		return c.errs
 	}
 	return nil
+}
+
+// modelCheck collects the problems of a model.
+type modelCheck struct {
+	m    *Model
+	errs ModelErrors
+}
+
+func (c *modelCheck) add(path, format string, a ...any) {
+	c.errs = append(c.errs, ModelError{path, fmt.Sprintf(format, a...)})
+}
+
+// each reports every element of list not in declared, as "what %q not in
+// where" at path[i].
+func (c *modelCheck) each(path string, list, declared []string, what, where string) {
+	for i, v := range list {
+		if !slices.Contains(declared, v) {
+			c.add(fmt.Sprintf("%s[%d]", path, i), "%s %q not in %s", what, v, where)
+		}
+	}
+}
+
+// limitType checks one entry of limits.
+func (c *modelCheck) limitType(p string, lt LimitType) {
+	if lt.Type != "int" && lt.Type != "float" {
+		c.add(p+".type", "%q is not int or float", lt.Type)
+	}
+	switch lt.Operator {
+	case "gt", "lt":
+	case "":
+		c.add(p, "limit type without operator")
+	default:
+		c.add(p+".operator", "%q is not gt or lt", lt.Operator)
+	}
+}
+
+// itemRule checks one entry of item_policy.
+func (c *modelCheck) itemRule(p, item string, rule ItemRule) {
+	m := c.m
+	if !slices.Contains(m.Items, item) {
+		c.add(p, "unknown item (not in items)")
+	}
+	c.each(p+".valid_role_actions", rule.ValidRoleActions, m.Actions, "action", "actions")
+	c.each(p+".valid_visibilities", rule.ValidVisibilities, m.Visibilities, "visibility", "visibilities")
+	c.each(p+".invalid_roles", rule.InvalidRoles, m.Roles, "role", "roles")
+}
+
+// roleRule checks one entry of role_policy.
+func (c *modelCheck) roleRule(p, role string, rule RoleRule) {
+	m := c.m
+	if !slices.Contains(m.Roles, role) {
+		c.add(p, "unknown role (not in roles)")
+	}
+	c.each(p+".can_own_items", rule.CanOwnItems, m.Items, "item", "items")
+	c.each(p+".allowed_actions_for_owned", rule.AllowedActionsForOwned, m.Actions, "action", "actions")
+	for _, vis := range sortedKeys(rule.AllowedActionsForOther) {
+		vp := p + ".allowed_actions_for_other." + vis
+		if !slices.Contains(m.Visibilities, vis) {
+			c.add(vp, "visibility not in visibilities")
+		}
+		c.each(vp, rule.AllowedActionsForOther[vis], m.Actions, "action", "actions")
+	}
+	for _, name := range sortedKeys(rule.Limits) {
+		l, lp := rule.Limits[name], p+".limits."+name
+		if l.Type == "" && l.Limit == "" {
+			continue // an empty limit: no limit
+		}
+		if _, ok := m.Limits[l.Type]; !ok {
+			c.add(lp+".type", "limit type %q not in limits", l.Type)
+		}
+		if _, err := l.Limit.Float64(); err != nil {
+			c.add(lp+".limit", "not a number")
+		}
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {
