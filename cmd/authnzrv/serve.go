@@ -28,9 +28,7 @@ import (
 	"github.com/authnzrv/authnzrv/config"
 	"github.com/authnzrv/authnzrv/engine"
 	"github.com/authnzrv/authnzrv/identity"
-	"github.com/authnzrv/authnzrv/identity/mail"
 	"github.com/authnzrv/authnzrv/identity/password"
-	"github.com/authnzrv/authnzrv/identity/pii"
 	"github.com/authnzrv/authnzrv/identity/social"
 	"github.com/authnzrv/authnzrv/identity/validate"
 )
@@ -147,187 +145,19 @@ type services struct {
 // before a superuser exists. Each write is one transaction (adoption,
 // bootstrap) or leaves a state the next start completes (migrations).
 func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *services, err error) {
-	var closers []func()
-	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
+	st := &startup{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
-			closeAll()
+			st.closeAll()
 		}
 	}()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	piiHasher, err := pii.New(cfg.PIISalt)
-	if err != nil {
-		return nil, fmt.Errorf("piisalt: %w", err)
-	}
-	policy, err := validate.ParsePolicy(cfg.PassPolicy)
-	if err != nil {
-		return nil, fmt.Errorf("passpolicy: %w", err)
-	}
-	params, err := parseArgon2Params(cfg.Argon2Params)
-	if err != nil {
-		return nil, err
-	}
-	var metrics *api.Metrics
-	if cfg.Metrics {
-		metrics = api.NewMetrics()
-	}
-	hasher, err := password.NewHasher(password.Options{Params: params, MemoryBudget: uint64(cfg.HashBudget) * 1024, Observe: metrics.ObserveHash})
-	if err != nil {
-		return nil, fmt.Errorf("password hasher: %w", err)
-	}
-	validator, err := validate.New(validate.Options{PwnedCheck: cfg.PwnedCheck})
-	if err != nil {
-		return nil, fmt.Errorf("validator: %w", err)
-	}
-	rates, err := config.ParseRateLimits(cfg.RateLimits)
-	if err != nil {
-		return nil, err
-	}
-	addr := net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.Port))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	ln.Close()
-	if err := checkWritableDir(cfg.BaseDir); err != nil {
-		return nil, fmt.Errorf("basedir: %w", err)
-	}
-	tracer, stopTracing, err := newTracer(ctx, cfg.OTLPEndpoint)
-	if err != nil {
-		return nil, err
-	}
-	closers = append(closers, stopTracing)
-	gate := &modelGate{}
-	eo := engine.Options{PolicyDir: cfg.Policies, ModelFile: cfg.Permissions, RateLimits: rates, Logger: log,
-		Tracer: tracer, PII: piiHasher.Hash, Admit: gate.admit}
-	bergson, err := newBergsonSetup(cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	providers, err := loadSocialProviders(cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	eo.HawkSenders = bergson.engineSenders()
-	switch cfg.DecisionLog {
-	case "":
-	case "stderr":
-		eo.DecisionLog = os.Stderr
-	default:
-		f, err := os.OpenFile(cfg.DecisionLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("decisionlog: %w", err)
-		}
-		eo.DecisionLog = f
-		closers = append(closers, func() { f.Close() })
-	}
-	if metrics != nil {
-		eo.Observer = metrics
-	}
-	eng, err := engine.New(ctx, eo)
-	if err != nil {
-		return nil, fmt.Errorf("policies: %w", err)
-	}
-	templates, err := mail.LoadTemplates(cfg.EmailTemplates)
-	if err != nil {
-		return nil, fmt.Errorf("emailtemplates: %w", err)
-	}
-	shared, err := newSharedState(cfg)
-	if err != nil {
-		return nil, err
-	}
-	closers = append(closers, shared.close)
-	dbu, err := config.ParseDBURL(cfg.AuthDB)
-	if err != nil {
-		return nil, err
-	}
-	db, err := identity.Open(ctx, dbu.Driver, dbu.DSN)
-	if err != nil {
-		return nil, err
-	}
-	closers = append(closers, func() { db.Close() })
-	survey, err := identity.Inspect(ctx, db)
-	if err != nil {
-		return nil, err
-	}
-	if err := admissible(survey, cfg, dbu); err != nil {
-		return nil, err
-	}
-	store := identity.NewStore(db)
-	// The model must define every role the database's users hold (the
-	// reference's users table has the same name and column).
-	if hasUsers, err := identity.HasTable(ctx, db, "users"); err != nil {
-		return nil, err
-	} else if hasUsers {
-		gate.store.Store(store)
-		if err := eng.Recheck(ctx); err != nil {
-			return nil, fmt.Errorf("policies: %w", err)
-		}
-	}
-	emailUser, emailPass := cfg.EmailUser, cfg.EmailPass
-	listen := useIdentityCache(cfg, dbu, store, shared, log)
-	bergson.useRedis(cfg, shared)
-	srv, err := api.New(api.Options{
-		Limiter: shared.limiter,
-		Metrics: metrics,
-		Tracer:  tracer,
-		Replay:  shared.replay,
-		Lockout: api.Lockout{
-			Enabled: true, Tries: cfg.UserLockTries, Duration: time.Duration(cfg.UserLockTime) * time.Second,
-		},
-		Secret:       cfg.Secret,
-		RequestTTL:   time.Duration(cfg.RequestTTL) * time.Second,
-		NotBefore:    notBefore(cfg),
-		MaxBodySize:  int64(cfg.MaxBodySize),
-		AllowedHosts: cfg.AllowedHosts,
-		DebugMode:    cfg.DebugMode,
-		Workers:      cfg.Workers,
-		RateLimited:  !strings.EqualFold(strings.TrimSpace(cfg.RateLimits), "none"),
-		Mail: mail.Settings{
-			Server: cfg.EmailServer, Port: cfg.EmailPort, User: &emailUser, Pass: &emailPass, Sender: cfg.EmailSender,
-			Security: mail.Security(cfg.EmailSecurity), SkipVerify: !cfg.EmailTLSVerify,
-		},
-		MailTemplates: templates,
-		Bergson:       bergson.opts,
-		Social:        api.SocialOptions{Providers: providers},
-		TOTPIssuer:    cfg.TOTPIssuer,
-	}, api.Deps{
-		Store:     store,
-		Hasher:    hasher,
-		Validator: validatorAdapter{v: validator, policy: policy},
-		Engine:    eng,
-		Rates:     eng,
-		Logger:    log,
-		PII:       piiHasher,
-	})
-	if err != nil {
-		return nil, err
-	}
-
-	// Everything checked: from here on the start writes.
-	if survey.State == identity.DBReference {
-		if err := adopt(ctx, db, cfg, dbu, log); err != nil {
+	for _, phase := range []func(context.Context) error{st.settings, st.policies, st.database, st.apiServer, st.write} {
+		if err := phase(ctx); err != nil {
 			return nil, err
 		}
 	}
-	if err := identity.Migrate(ctx, db); err != nil {
-		return nil, err
-	}
-	gate.store.Store(store) // reloads check the users' roles from now on
-	metrics.RegisterDB(db.DB)
-	metrics.RegisterRevision(eng.Revision)
-	if err := bootstrap(ctx, store, hasher, eng.Roles(), cfg, log); err != nil {
-		return nil, err
-	}
-	gate.live.Store(true) // reloads add their model's new roles from now on
-	return &services{cfg: cfg, log: log, store: store, listen: listen, engine: eng, hasher: hasher, api: srv,
-		social: providers, close: closeAll}, nil
+	return &services{cfg: cfg, log: log, store: st.store, listen: st.listen, engine: st.eng, hasher: st.hasher, api: st.srv,
+		social: st.providers, close: st.closeAll}, nil
 }
 
 // checkWritableDir checks that files can be made in dir, which is created
